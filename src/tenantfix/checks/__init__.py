@@ -1,0 +1,85 @@
+"""Check registry: one module per rule, named ``tf###_<problem_slug>``.
+
+Each module creates ``check = Check(__name__, ...)`` and decorates one function
+``(graph) -> Iterable[Diagnostic]`` with ``@check.register``. Importing the package's modules
+registers them; the code (``TF001``) and the slug come from the module name so they cannot drift.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from tenantfix.graph.model import ProjectGraph
+from tenantfix.plan import Diagnostic, Safety, Severity
+
+CheckFunc = Callable[[ProjectGraph], Iterable[Diagnostic]]
+
+
+@dataclass(slots=True)
+class Check:
+    """A rule: its code, slug, documentation (the module docstring) and its function."""
+
+    module: str
+    severity: Severity = "error"
+    safety: Safety = "safe"
+    func: CheckFunc | None = field(default=None, repr=False)
+
+    @property
+    def code(self) -> str:
+        return self.module.rpartition(".")[2].partition("_")[0].upper()
+
+    @property
+    def slug(self) -> str:
+        return self.module.rpartition(".")[2].partition("_")[2].replace("_", "-")
+
+    @property
+    def doc(self) -> str:
+        return (sys.modules[self.module].__doc__ or "").strip()
+
+    @property
+    def summary(self) -> str:
+        return self.doc.splitlines()[0] if self.doc else self.slug
+
+    def register(self, func: CheckFunc) -> CheckFunc:
+        if self.code in CHECKS and CHECKS[self.code] is not self:
+            raise RuntimeError(f"check {self.code} registered twice")
+        self.func = func
+        CHECKS[self.code] = self
+        return func
+
+    def run(self, graph: ProjectGraph) -> Iterator[Diagnostic]:
+        assert self.func is not None, f"{self.code} has no registered function"
+        yield from self.func(graph)
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def load_checks() -> dict[str, Check]:
+    """Import every ``tf###_*`` module of this package (idempotent); codes sorted."""
+    for info in pkgutil.iter_modules(__path__, __name__ + "."):
+        if info.name.rpartition(".")[2].startswith("tf"):
+            importlib.import_module(info.name)
+    return dict(sorted(CHECKS.items()))
+
+
+def run_checks(
+    graph: ProjectGraph,
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> list[Diagnostic]:
+    """Run the selected checks (prefix match, as ruff: ``TF00`` selects TF001–TF009)."""
+    selected = tuple(s.upper() for s in select)
+    ignored = tuple(s.upper() for s in ignore)
+    found: list[Diagnostic] = []
+    for code, chk in load_checks().items():
+        if selected and not code.startswith(selected):
+            continue
+        if ignored and code.startswith(ignored):
+            continue
+        found.extend(chk.run(graph))
+    return sorted(found, key=lambda d: (d.code, d.location))

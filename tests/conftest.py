@@ -1,0 +1,5 @@
+"""Shared pytest configuration; fixtures live in support_* plugin modules."""
+
+from __future__ import annotations
+
+pytest_plugins: list[str] = []

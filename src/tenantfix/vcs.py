@@ -1,0 +1,185 @@
+"""Git plumbing that never touches the user's checkout.
+
+Commits are built with a temporary index file (``GIT_INDEX_FILE``) and ``commit-tree``, so
+HEAD, the index and the working tree stay byte-for-byte as they were, and no git hook runs.
+Work that needs files on disk (Django's makemigrations) happens in a temporary detached
+worktree that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tenantfix.errors import ExitCode, TenantfixError
+
+if TYPE_CHECKING:
+    import git
+
+BOT_NAME = "tenantfix[bot]"
+BOT_EMAIL = "tenantfix[bot]@users.noreply.github.com"
+_ZERO = "0" * 40
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A commit author or committer."""
+
+    name: str
+    email: str
+
+
+BOT = Identity(BOT_NAME, BOT_EMAIL)
+
+
+def open_repo(path: Path) -> git.Repo:
+    """The repository containing ``path``; a clear error when there is none."""
+    import git
+
+    try:
+        return git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise TenantfixError(
+            f"{path} is not inside a git repository. tenantfix commits its fix on a new branch; "
+            "run `git init` and commit first, or pass --no-commit to write the changes into "
+            "the working tree.",
+            ExitCode.REFUSED,
+        ) from None
+
+
+def repo_root(repo: git.Repo) -> Path:
+    if repo.working_tree_dir is None:
+        raise TenantfixError(f"{repo.git_dir} is a bare repository", ExitCode.REFUSED)
+    return Path(repo.working_tree_dir)
+
+
+def has_commits(repo: git.Repo) -> bool:
+    try:
+        repo.head.commit  # noqa: B018  (raises on an unborn branch)
+    except ValueError:
+        return False
+    return True
+
+
+def dirty_paths(repo: git.Repo) -> list[str]:
+    """Tracked files with staged or unstaged changes (untracked files are not counted)."""
+    out: str = repo.git.status("--porcelain", "--untracked-files=no")
+    return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+def branch_exists(repo: git.Repo, branch: str) -> bool:
+    return f"refs/heads/{branch}" in {ref.path for ref in repo.references}
+
+
+def check_branch_name(repo: git.Repo, branch: str) -> None:
+    import git
+
+    try:
+        repo.git.check_ref_format("--branch", branch)
+    except git.GitCommandError:
+        raise TenantfixError(f"{branch!r} is not a valid branch name", ExitCode.USAGE) from None
+
+
+def _file_mode(repo: git.Repo, base: str, path: str) -> str:
+    out: str = repo.git.ls_tree(base, "--", path)
+    return out.split(" ", 1)[0] if out else "100644"
+
+
+def commit_changes(
+    repo_root: Path,
+    *,
+    base: str,
+    branch: str,
+    changes: Mapping[str, bytes | None],
+    message: str,
+    author: Identity | None = None,
+    committer: Identity | None = None,
+    force: bool = False,
+) -> str:
+    """Commit ``changes`` (repo-relative path -> bytes, None deletes) on top of ``base``.
+
+    Creates ``refs/heads/<branch>`` pointing at the new commit; an existing branch is refused
+    unless ``force`` (never the branch that is checked out). Returns the commit sha.
+    """
+    import git
+    from gitdb import IStream
+
+    repo = git.Repo(repo_root)
+    check_branch_name(repo, branch)
+    base_sha: str = repo.rev_parse(base).hexsha
+    exists = branch_exists(repo, branch)
+    if exists and not force:
+        raise TenantfixError(
+            f"branch {branch!r} already exists. Delete it (`git branch -D {branch}`), choose "
+            "another name with --branch, or pass --force-branch to replace it.",
+            ExitCode.REFUSED,
+        )
+    if exists and not repo.head.is_detached and repo.active_branch.name == branch:
+        raise TenantfixError(
+            f"branch {branch!r} is checked out; switch to another branch first", ExitCode.REFUSED
+        )
+    author = author or BOT
+    committer = committer or BOT
+    with tempfile.TemporaryDirectory(prefix="tenantfix-index-") as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        repo.git.read_tree(base_sha, env=env)
+        for path, data in sorted(changes.items()):
+            if data is None:
+                repo.git.update_index("--force-remove", "--", path, env=env)
+                continue
+            blob = repo.odb.store(
+                IStream(git.Blob.type, len(data), io.BytesIO(data))
+            ).hexsha.decode()
+            mode = _file_mode(repo, base_sha, path)
+            repo.git.update_index("--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
+        tree: str = repo.git.write_tree(env=env)
+        message_file = Path(tmp) / "message"
+        message_file.write_text(message, encoding="utf-8")
+        commit_env = {
+            **os.environ,
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": committer.name,
+            "GIT_COMMITTER_EMAIL": committer.email,
+        }
+        sha: str = repo.git.commit_tree(
+            tree, "-p", base_sha, "-F", str(message_file), env=commit_env
+        )
+    old = repo.rev_parse(f"refs/heads/{branch}").hexsha if exists else _ZERO
+    # The old value makes update-ref atomic: a branch created meanwhile is not clobbered.
+    repo.git.update_ref(f"refs/heads/{branch}", sha, old, "-m", "tenantfix: fix branch")
+    return sha
+
+
+@contextlib.contextmanager
+def temporary_worktree(repo_root: Path, ref: str) -> Iterator[Path]:
+    """A detached checkout of ``ref`` in a temp dir, removed (and pruned) afterwards."""
+    import git
+
+    repo = git.Repo(repo_root)
+    sha = repo.rev_parse(ref).hexsha
+    parent = Path(tempfile.mkdtemp(prefix="tenantfix-worktree-"))
+    path = parent / "tree"
+    try:
+        repo.git.worktree("add", "--detach", "--quiet", str(path), sha)
+    except git.GitCommandError as exc:
+        shutil.rmtree(parent, ignore_errors=True)
+        raise TenantfixError(
+            f"could not check out {ref!r} into a temporary worktree: {exc.stderr.strip()}",
+            ExitCode.REFUSED,
+        ) from None
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(git.GitCommandError):
+            repo.git.worktree("remove", "--force", str(path))
+        shutil.rmtree(parent, ignore_errors=True)
+        with contextlib.suppress(git.GitCommandError):
+            repo.git.worktree("prune")

@@ -35,7 +35,8 @@ class AppListEntry:
 class AppList:
     """A resolved app list setting (SHARED_APPS, TENANT_APPS, INSTALLED_APPS, a TENANT_TYPES list).
 
-    ``origin`` is the literal that first built the list: where a codemod adds entries.
+    ``origin`` is the literal that first built the list: where a codemod adds entries, found
+    by ``origin_name`` (the variable assigned there, e.g. ``SHARED_APPS`` or ``BASE_SHARED``).
     ``key_path`` locates that literal inside the assigned value (``("public", "APPS")`` for
     ``TENANT_TYPES``), empty for a plain ``NAME = [...]``.
     """
@@ -45,6 +46,8 @@ class AppList:
     origin: Location | None
     key_path: tuple[str, ...] = ()
     derived: bool = False  # built from other lists (INSTALLED_APPS = SHARED_APPS + ...)
+    ordered: bool = True  # False when built through a set(): Django sees an arbitrary order
+    origin_name: str | None = None  # the variable assigned at ``origin`` (may differ from name)
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -175,7 +178,9 @@ class Migration:
     replaces: tuple[tuple[str, str], ...] = ()
     initial: bool = False
     created_models: tuple[CreatedModel, ...] = ()
-    added_relations: tuple[tuple[str, Relation], ...] = ()  # (model name, relation) of AddField/AlterField
+    added_relations: tuple[
+        tuple[str, Relation], ...
+    ] = ()  # (model name, relation) of AddField/AlterField
 
     @property
     def key(self) -> tuple[str, str]:

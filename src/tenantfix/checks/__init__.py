@@ -72,7 +72,7 @@ def run_checks(
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
 ) -> list[Diagnostic]:
-    """Run the selected checks (prefix match, as ruff: ``TF00`` selects TF001–TF009)."""
+    """Run the selected checks (prefix match, as ruff: ``TF00`` selects TF001-TF009)."""
     selected = tuple(s.upper() for s in select)
     ignored = tuple(s.upper() for s in ignore)
     found: list[Diagnostic] = []

@@ -57,12 +57,9 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
                 reported.add(target.label)
                 public = public_list_label(graph)
                 table = _first_table(target)
-                entry = graph.settings.public_apps() or None
-                location = (
-                    entry.find(app.list_values()).location
-                    if entry and entry.find(app.list_values())
-                    else Location(graph.settings.path, 1)
-                )
+                public_list = graph.settings.public_apps()
+                listed = public_list.find(app.list_values()) if public_list else None
+                location = listed.location if listed else Location(graph.settings.path, 1)
                 yield Diagnostic(
                     code=check.code,
                     message=f"shared app {app.label!r} depends on {target.label!r}, which is not in {public}",

@@ -17,7 +17,7 @@ SAMPLE_DOC = """Sample problem used by the report tests.
 Explains, in a second paragraph, why the sample problem breaks
 `migrate_schemas --shared` and what to do about it.
 
-Fix safety: safe.
+Fix (unsafe): share the sample app, after reading what that changes.
 """
 
 

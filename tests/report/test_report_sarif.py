@@ -110,7 +110,7 @@ def test_registered_rule_carries_docstring(validator, project: Path, sample_chec
     assert rule["name"] == "sample-problem"
     assert rule["shortDescription"]["text"] == "Sample problem used by the report tests."
     assert rule["fullDescription"]["text"].startswith("Explains, in a second paragraph, why")
-    assert "Fix safety: safe." in rule["help"]["text"]
+    assert "Fix (unsafe): share the sample app" in rule["help"]["text"]
     assert rule["defaultConfiguration"]["level"] == "warning"
     assert log["runs"][0]["results"] == []
 

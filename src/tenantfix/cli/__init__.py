@@ -7,6 +7,7 @@ command function, so ``tenantfix --version`` stays fast.
 from __future__ import annotations
 
 from tenantfix.cli import check as _check  # noqa: F401  (registers the command)
+from tenantfix.cli import rules as _rules  # noqa: F401  (rules, explain)
 from tenantfix.cli._app import app
 
 __all__ = ["app", "main"]

@@ -47,3 +47,9 @@ def display_path(root: str, path: str) -> str:
     except ValueError:  # different drives on Windows
         pass
     return full.replace(os.sep, "/")
+
+
+def rule_summary(doc: str, fallback: str) -> str:
+    """A rule's one-sentence summary: the docstring's first paragraph, unwrapped."""
+    first = doc.strip().split("\n\n", 1)[0]
+    return " ".join(first.split()) or fallback

@@ -22,9 +22,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tenantfix.plan import Diagnostic, Fix
-from tenantfix.report._common import absolute_path, fix_state
+from tenantfix.report._common import absolute_path, fix_state, rule_summary
 
-SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SCHEMA_URI = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
 SRCROOT = "%SRCROOT%"
 
 Json = dict[str, object]
@@ -55,12 +57,12 @@ def _rules(diagnostics: Sequence[Diagnostic]) -> list[Json]:
     for code, chk in checks.items():
         doc = chk.doc or chk.summary
         paragraphs = [p.strip() for p in doc.split("\n\n") if p.strip()]
-        full = " ".join(paragraphs[1].split()) if len(paragraphs) > 1 else chk.summary
+        full = " ".join(paragraphs[1].split()) if len(paragraphs) > 1 else paragraphs[0]
         rules.append(
             {
                 "id": code,
                 "name": chk.slug,
-                "shortDescription": {"text": chk.summary},
+                "shortDescription": {"text": rule_summary(doc, chk.slug)},
                 "fullDescription": {"text": full},
                 "help": {"text": doc, "markdown": doc},
                 "defaultConfiguration": {"level": chk.severity},

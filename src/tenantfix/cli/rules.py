@@ -1,0 +1,112 @@
+"""`tenantfix rules` lists every rule; `tenantfix explain TF001` prints one rule's documentation.
+
+The documentation is the check module's docstring, so the code, the docs and these commands
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import typer
+
+from tenantfix.cli._app import app
+
+if TYPE_CHECKING:
+    from tenantfix.checks import Check
+
+FixKind = Literal["safe", "unsafe", "none"]
+
+_FIX_LABEL = re.compile(
+    r"^Fix\s*(?:\((?P<label>[^)]*)\))?\s*:\s*(?P<rest>.*)", re.IGNORECASE | re.DOTALL
+)
+
+
+def fix_kind(chk: Check) -> FixKind:
+    """Whether the rule has an automatic fix, read from its docstring's ``Fix (...)`` paragraph.
+
+    Check modules document ``Fix (safe): ...``, ``Fix (unsafe): ...`` or ``Fix: none ...``;
+    without such a paragraph the check's declared ``safety`` is taken.
+    """
+    for paragraph in chk.doc.split("\n\n"):
+        match = _FIX_LABEL.match(paragraph.strip())
+        if match is None:
+            continue
+        label = (match.group("label") or "").lower()
+        rest = match.group("rest").strip().lower()
+        if "unsafe" in label:
+            return "unsafe"
+        if "safe" in label:
+            return "safe"
+        if "none" in label or rest.startswith(("none", "no ")):
+            return "none"
+    return chk.safety
+
+
+def _rows() -> list[dict[str, str]]:
+    from tenantfix.checks import load_checks
+    from tenantfix.report._common import rule_summary
+
+    return [
+        {
+            "code": code,
+            "slug": chk.slug,
+            "severity": chk.severity,
+            "fix": fix_kind(chk),
+            "summary": rule_summary(chk.doc, chk.slug),
+        }
+        for code, chk in load_checks().items()
+    ]
+
+
+@app.command()
+def rules(
+    output_format: Annotated[
+        str, typer.Option("--format", help="text (a table) or json.", metavar="text|json")
+    ] = "text",
+) -> None:
+    """List every rule: code, slug, severity, automatic fix and summary."""
+    rows = _rows()
+    if output_format == "json":
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if output_format != "text":
+        typer.echo(f"error: unknown format {output_format!r}; choose text or json", err=True)
+        raise typer.Exit(2)
+    headers = {
+        "code": "CODE",
+        "slug": "NAME",
+        "severity": "LEVEL",
+        "fix": "FIX",
+        "summary": "SUMMARY",
+    }
+    widths = {k: max([len(headers[k])] + [len(r[k]) for r in rows]) for k in headers}
+    for row in [headers, *rows]:
+        cells = [row[k].ljust(widths[k]) for k in ("code", "slug", "severity", "fix")]
+        typer.echo("  ".join([*cells, row["summary"]]).rstrip())
+    typer.echo(f"\n{len(rows)} rules. `tenantfix explain <CODE>` prints a rule's documentation.")
+
+
+@app.command()
+def explain(
+    code: Annotated[str, typer.Argument(help="A rule code (TF001) or name (user-app-not-shared).")],
+) -> None:
+    """Print a rule's documentation: what breaks, why, and the fix."""
+    from tenantfix.checks import load_checks
+
+    checks = load_checks()
+    wanted = code.strip()
+    chk = checks.get(wanted.upper()) or next(
+        (c for c in checks.values() if c.slug == wanted.lower()), None
+    )
+    if chk is None:
+        typer.echo(
+            f"error: unknown rule {code!r}; `tenantfix rules` lists the {len(checks)} rules",
+            err=True,
+        )
+        raise typer.Exit(2)
+    typer.echo(f"{chk.code} ({chk.slug})")
+    typer.echo(f"level: {chk.severity}, automatic fix: {fix_kind(chk)}\n")
+    typer.echo(chk.doc or chk.summary)

@@ -1,0 +1,74 @@
+"""`tenantfix rules` and `tenantfix explain`: every registered rule, its docstring, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from tenantfix.checks import Check, load_checks
+from tenantfix.cli import app
+
+runner = CliRunner()
+
+
+def test_rules_table_lists_every_rule(sample_check: Check) -> None:
+    result = runner.invoke(app, ["rules"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["CODE", "NAME", "LEVEL", "FIX", "SUMMARY"]
+    checks = load_checks()
+    body = [line for line in lines[1:] if line.startswith("TF")]
+    assert [line.split()[0] for line in body] == list(checks)
+    sample = next(line for line in body if line.startswith("TF999"))
+    assert sample.split()[:4] == ["TF999", "sample-problem", "warning", "unsafe"]
+    assert sample.endswith("Sample problem used by the report tests.")
+    assert f"{len(checks)} rules." in result.stdout
+
+
+def test_rules_json(sample_check: Check) -> None:
+    result = runner.invoke(app, ["rules", "--format", "json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert {r["code"] for r in rows} == set(load_checks())
+    assert {
+        "code": "TF999",
+        "slug": "sample-problem",
+        "severity": "warning",
+        "fix": "unsafe",
+        "summary": "Sample problem used by the report tests.",
+    } in rows
+
+
+@pytest.mark.parametrize("code", sorted(load_checks()))
+def test_every_real_rule_has_documentation(code: str) -> None:
+    result = runner.invoke(app, ["explain", code])
+    assert result.exit_code == 0
+    chk = load_checks()[code]
+    assert result.stdout.startswith(f"{code} ({chk.slug})\n")
+    assert chk.doc and chk.doc in result.stdout
+
+
+@pytest.mark.parametrize("spelling", ["TF999", "tf999", "sample-problem"])
+def test_explain_by_code_or_name(sample_check: Check, spelling: str) -> None:
+    result = runner.invoke(app, ["explain", spelling])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(
+        "TF999 (sample-problem)\nlevel: warning, automatic fix: unsafe\n"
+    )
+    assert "Explains, in a second paragraph, why the sample problem breaks" in result.stdout
+
+
+def test_explain_unknown_code_exits_2() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tenantfix", "explain", "TF0999"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert "error: unknown rule 'TF0999'; `tenantfix rules` lists the" in proc.stderr

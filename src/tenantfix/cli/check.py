@@ -1,10 +1,69 @@
-"""`tenantfix check`: diagnose a project (placeholder until the pipeline lands)."""
+"""`tenantfix check`: diagnose a django-tenants project (read-only)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
 from tenantfix.cli._app import app
+from tenantfix.cli._common import (
+    IgnoreOpt,
+    PathArg,
+    PythonOpt,
+    SelectOpt,
+    SettingsOpt,
+    color_enabled,
+    handle_errors,
+)
 
 
 @app.command()
-def check() -> None:
-    """Diagnose a django-tenants project."""
+def check(
+    path: PathArg = Path("."),
+    settings: SettingsOpt = None,
+    python: PythonOpt = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "-f", help="text, json, sarif or github.")
+    ] = "text",
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")
+    ] = False,
+) -> None:
+    """Find the settings, models and migrations that break migrate_schemas.
+
+    Exit 0: no findings; 1: findings; 2: usage or configuration error.
+    """
+    from tenantfix import __version__
+    from tenantfix.config import load_config
+    from tenantfix.errors import ExitCode
+    from tenantfix.pipeline import Options, analyse
+    from tenantfix.report import render
+
+    with handle_errors():
+        config = load_config(path).merged(
+            select=select, ignore=ignore, settings=settings, python=python
+        )
+        options = Options(
+            settings=config.settings,
+            python=config.python,
+            select=config.select,
+            ignore=config.ignore,
+        )
+        analysis = analyse(path, options)
+        typer.echo(
+            render(
+                analysis.diagnostics,
+                output_format,
+                root=str(analysis.project.root),
+                graph_source=analysis.graph.source,
+                tool_version=__version__,
+                color=color_enabled() and output_format == "text",
+            ),
+            nl=False,
+        )
+    if analysis.diagnostics and not exit_zero:
+        raise typer.Exit(int(ExitCode.FINDINGS))

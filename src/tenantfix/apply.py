@@ -1,0 +1,220 @@
+"""`apply` as a library: preconditions, compute, then exactly one way of writing.
+
+Three outcomes, and nothing half-done in between: a diff on stdout (``dry_run``), the files in
+the working tree (``no_commit``, written all-or-nothing), or a commit on a new branch built
+without touching the user's checkout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tenantfix.discover import find_manage_py
+from tenantfix.errors import ExitCode, TenantfixError
+from tenantfix.pipeline import FixResult, Options, compute_fixes
+from tenantfix.vcs import Identity
+
+DEFAULT_BRANCH = "tenantfix/shared-user-app"
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyRequest:
+    path: Path
+    options: Options
+    branch: str = DEFAULT_BRANCH
+    dry_run: bool = False
+    no_commit: bool = False
+    allow_dirty: bool = False
+    force_branch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOutcome:
+    result: FixResult
+    mode: str  # "dry-run" | "working-tree" | "branch" | "nothing"
+    branch: str | None = None
+    commit: str | None = None
+    git_root: Path | None = None
+    diff_prefix: str = ""  # project root relative to the git root, for diffs and commits
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.result.changes)
+
+
+@contextlib.contextmanager
+def _source_tree(request: ApplyRequest) -> Iterator[tuple[Path, Path | None, str]]:
+    """Yield (project path to analyse, git root or None, project prefix inside the repo).
+
+    Committing needs the tree the commit is based on: the checkout itself when it is clean,
+    or a temporary worktree of HEAD when ``--allow-dirty`` let a dirty one through (the
+    uncommitted edits then stay out of the branch).
+    """
+    from tenantfix import vcs
+
+    manage_py = find_manage_py(request.path)
+    project_dir = manage_py.parent
+    if request.dry_run or request.no_commit:
+        git_root = _git_root_or_none(project_dir)
+        prefix = _prefix(git_root, project_dir)
+        yield project_dir, git_root, prefix
+        return
+    repo = vcs.open_repo(project_dir)
+    git_root = vcs.repo_root(repo)
+    if not vcs.has_commits(repo):
+        raise TenantfixError(
+            f"{git_root} has no commit yet; commit the project first (the fix branch starts from HEAD)",
+            ExitCode.REFUSED,
+        )
+    vcs.check_branch_name(repo, request.branch)
+    if vcs.branch_exists(repo, request.branch) and not request.force_branch:
+        raise TenantfixError(
+            f"branch {request.branch!r} already exists. Review or delete it "
+            f"(`git branch -D {request.branch}`), choose another name with --branch, or pass "
+            "--force-branch to replace it.",
+            ExitCode.REFUSED,
+        )
+    dirty = vcs.dirty_paths(repo)
+    prefix = _prefix(git_root, project_dir)
+    if dirty and not request.allow_dirty:
+        listing = "\n".join(f"    {p}" for p in dirty[:10])
+        raise TenantfixError(
+            "the working tree has uncommitted changes:\n"
+            f"{listing}\ncommit or stash them first, or pass --allow-dirty (the branch is then "
+            "built from HEAD without them).",
+            ExitCode.REFUSED,
+        )
+    if dirty:
+        with vcs.temporary_worktree(git_root, "HEAD") as tree:
+            yield tree / prefix if prefix else tree, git_root, prefix
+    else:
+        yield project_dir, git_root, prefix
+
+
+def _git_root_or_none(path: Path) -> Path | None:
+    import git
+
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    return Path(repo.working_tree_dir) if repo.working_tree_dir else None
+
+
+def _prefix(git_root: Path | None, project_dir: Path) -> str:
+    if git_root is None:
+        return ""
+    rel = project_dir.resolve().relative_to(git_root.resolve()).as_posix()
+    return "" if rel == "." else rel + "/"
+
+
+def run_apply(request: ApplyRequest) -> ApplyOutcome:
+    """Compute the fixes and write them the requested way (or raise, having written nothing)."""
+    with _source_tree(request) as (project_dir, git_root, prefix):
+        result = compute_fixes(project_dir, request.options)
+        _require_fixed(result)
+        if not result.changes:
+            return ApplyOutcome(result, "nothing", git_root=git_root, diff_prefix=prefix)
+        if request.dry_run:
+            return ApplyOutcome(result, "dry-run", git_root=git_root, diff_prefix=prefix)
+        if request.no_commit:
+            write_all_or_nothing(project_dir, result)
+            return ApplyOutcome(result, "working-tree", git_root=git_root, diff_prefix=prefix)
+        from tenantfix import vcs
+
+        assert git_root is not None
+        sha = vcs.commit_changes(
+            git_root,
+            base="HEAD",
+            branch=request.branch,
+            changes={prefix + rel: data for rel, data in result.changes.items()},
+            message=result.commit_message(),
+            author=_author(git_root),
+            force=request.force_branch,
+        )
+        return ApplyOutcome(result, "branch", request.branch, sha, git_root, prefix)
+
+
+def _require_fixed(result: FixResult) -> None:
+    """The cheap static re-check: a fix that leaves its own finding behind is not committed."""
+    fixed = {(d.code, d.message) for d in result.fixed}
+    still = [d for d in result.remaining_after if (d.code, d.message) in fixed]
+    if still:
+        lines = "\n".join(f"    {d.code} {d.location}: {d.message}" for d in still)
+        raise TenantfixError(
+            f"after rewriting, these findings are still there, so nothing was written:\n{lines}",
+            ExitCode.VERIFY_FAILED,
+        )
+
+
+def _author(git_root: Path) -> Identity | None:
+    """The repository's configured user as author (the committer is always tenantfix[bot])."""
+    import git
+
+    reader = git.Repo(git_root).config_reader()
+    try:
+        return Identity(
+            str(reader.get_value("user", "name")), str(reader.get_value("user", "email"))
+        )
+    except Exception:  # no user configured: the bot is the author too
+        return None
+
+
+def write_all_or_nothing(project_dir: Path, result: FixResult) -> None:
+    """Write every change or none: stage each file next to its target, then rename them all.
+
+    If a rename fails midway, the files already replaced are restored from ``originals``.
+    """
+    staged: list[tuple[Path, Path | None]] = []
+    try:
+        for rel, data in sorted(result.changes.items()):
+            target = project_dir / rel
+            if data is None:
+                staged.append((target, None))
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=".tenantfix", dir=target.parent
+            )
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            if target.exists():
+                os.chmod(tmp, target.stat().st_mode & 0o7777)
+            else:
+                os.chmod(tmp, 0o644)
+            staged.append((target, Path(tmp)))
+    except OSError as exc:
+        for _, tmp_path in staged:
+            if tmp_path is not None:
+                tmp_path.unlink(missing_ok=True)
+        raise TenantfixError(
+            f"cannot write {exc.filename}: {exc.strerror}; nothing was changed", ExitCode.REFUSED
+        ) from None
+    done: list[Path] = []
+    try:
+        for target, tmp_path in staged:
+            if tmp_path is None:
+                target.unlink(missing_ok=True)
+            else:
+                os.replace(tmp_path, target)
+            done.append(target)
+    except OSError as exc:
+        for target in done:
+            rel = target.relative_to(project_dir).as_posix()
+            original = result.originals.get(rel)
+            if original is None:
+                target.unlink(missing_ok=True)
+            else:
+                target.write_bytes(original)
+        for _, tmp_path in staged:
+            if tmp_path is not None:
+                tmp_path.unlink(missing_ok=True)
+        raise TenantfixError(
+            f"cannot write {exc.filename}: {exc.strerror}; changes were rolled back",
+            ExitCode.REFUSED,
+        ) from None

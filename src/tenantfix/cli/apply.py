@@ -1,0 +1,145 @@
+"""`tenantfix apply`: fix what `check` found, on a new branch (or as a diff, or in place)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tenantfix.cli._app import app
+from tenantfix.cli._common import (
+    IgnoreOpt,
+    PathArg,
+    PythonOpt,
+    SelectOpt,
+    SettingsOpt,
+    err,
+    handle_errors,
+)
+from tenantfix.errors import ExitCode
+
+
+@app.command()
+def apply(
+    path: PathArg = Path("."),
+    settings: SettingsOpt = None,
+    python: PythonOpt = None,
+    branch: Annotated[
+        str | None,
+        typer.Option(
+            "--branch", help="Name of the fix branch [default: tenantfix/shared-user-app]."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print a `git apply`-able diff; write nothing.")
+    ] = False,
+    no_commit: Annotated[
+        bool,
+        typer.Option(
+            "--no-commit", help="Write the changes into the working tree instead of a branch."
+        ),
+    ] = False,
+    allow_dirty: Annotated[
+        bool,
+        typer.Option("--allow-dirty", help="Run on a dirty tree (the branch is built from HEAD)."),
+    ] = False,
+    force_branch: Annotated[
+        bool, typer.Option("--force-branch", help="Replace the fix branch if it exists.")
+    ] = False,
+    keep_in_tenant_apps: Annotated[
+        bool,
+        typer.Option(
+            "--keep-in-tenant-apps",
+            help="Add the user app to SHARED_APPS but keep it in TENANT_APPS too.",
+        ),
+    ] = False,
+    unsafe_fixes: Annotated[
+        bool,
+        typer.Option("--unsafe-fixes", help="Also apply fixes that need a human decision (TF004)."),
+    ] = False,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+) -> None:
+    """Rewrite settings, models and migrations, generate missing migrations, commit on a branch.
+
+    Exit 0: applied (or nothing to do); 1: --dry-run would change files, or findings remain that
+    have no automatic fix; 3: refused (dirty tree, existing branch, not a git repository,
+    settings that cannot be resolved), nothing changed; 4: the fix did not clear its findings.
+    """
+    from tenantfix.apply import DEFAULT_BRANCH, ApplyRequest, run_apply
+    from tenantfix.config import load_config
+    from tenantfix.diff import unified_diff
+    from tenantfix.pipeline import Options
+
+    if dry_run and no_commit:
+        err("tenantfix: error: --dry-run and --no-commit exclude each other")
+        raise typer.Exit(int(ExitCode.USAGE))
+    with handle_errors(settings_exit=ExitCode.REFUSED):
+        config = load_config(path).merged(
+            select=select,
+            ignore=ignore,
+            settings=settings,
+            python=python,
+            branch=branch,
+            unsafe_fixes=unsafe_fixes or None,
+        )
+        options = Options(
+            settings=config.settings,
+            python=config.python,
+            select=config.select,
+            ignore=config.ignore,
+            unsafe_fixes=config.unsafe_fixes,
+            keep_in_tenant_apps=keep_in_tenant_apps,
+            keep_apps=config.keep_in_tenant_apps,
+        )
+        request = ApplyRequest(
+            path=path,
+            options=options,
+            branch=config.branch or DEFAULT_BRANCH,
+            dry_run=dry_run,
+            no_commit=no_commit,
+            allow_dirty=allow_dirty,
+            force_branch=force_branch,
+        )
+        outcome = run_apply(request)
+    result = outcome.result
+    for warning in result.warnings:
+        err(f"tenantfix: warning: {warning}")
+    for d in result.fixed:
+        err(f"{d.code} {d.location}: {d.message}")
+        err(f"    fix: {d.fix_summary}")
+    for d in result.unfixed:
+        err(f"{d.code} {d.location}: {d.message}")
+        err(f"    no automatic fix: {d.fix_summary}")
+    if outcome.mode == "nothing":
+        if result.unfixed:
+            err(
+                f"Nothing to change automatically; {len(result.unfixed)} finding(s) need a human decision (see above)."
+            )
+            raise typer.Exit(int(ExitCode.FINDINGS))
+        err("Nothing to fix: the project is already in order. No branch was created.")
+        return
+    files = ", ".join(sorted(result.changes))
+    if outcome.mode == "dry-run":
+        sys.stdout.write(unified_diff(result.originals, result.changes, prefix=outcome.diff_prefix))
+        err(
+            f"Would change {len(result.changes)} file(s): {files}. Nothing was written (--dry-run)."
+        )
+        raise typer.Exit(int(ExitCode.FINDINGS))
+    if outcome.mode == "working-tree":
+        err(f"Changed {len(result.changes)} file(s) in the working tree: {files}.")
+    else:
+        err(
+            f"Committed the fix on branch {outcome.branch!r} ({(outcome.commit or '')[:12]}); your checkout is unchanged."
+        )
+        err(f"Review it:  git diff HEAD...{outcome.branch}")
+        err(f"Try it:     git switch {outcome.branch} && python manage.py migrate_schemas --shared")
+    if any(d.code == "TF001" for d in result.fixed):
+        err(
+            "If `migrate_schemas --shared` already failed on a database, it holds a phantom record of "
+            "the user app's migration: run `tenantfix repair-db --database-url ...` there first."
+        )
+    if result.unfixed:
+        raise typer.Exit(int(ExitCode.FINDINGS))

@@ -1,0 +1,115 @@
+"""Generate missing migrations with Django's own ``makemigrations``, in the project's interpreter.
+
+The project's settings are never imported into tenantfix's process. A small driver runs in the
+project's interpreter: it subclasses Django's ``makemigrations`` command and, instead of writing,
+hands back each migration file's path and text (as ``MigrationWriter`` renders it), so the
+caller decides where the bytes go (a branch, a dry-run diff, or the working tree).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from tenantfix.errors import ExitCode, TenantfixError
+
+_DRIVER = r"""
+import json, os, sys
+out_path, labels = sys.argv[1], sys.argv[2:]
+sys.path.insert(0, os.getcwd())
+import django
+django.setup()
+from django.core.management import call_command
+from django.core.management.commands import makemigrations
+from django.db.migrations.writer import MigrationWriter
+
+collected = []
+
+class Command(makemigrations.Command):
+    def write_migration_files(self, changes, update_previous_migration_paths=None):
+        for app_label, migrations in changes.items():
+            for migration in migrations:
+                writer = MigrationWriter(migration, self.include_header)
+                collected.append({"app": app_label, "path": writer.path, "content": writer.as_string()})
+
+call_command(Command(), *labels, interactive=False, verbosity=0)
+with open(out_path, "w", encoding="utf-8") as fh:
+    json.dump(collected, fh)
+"""
+
+
+def generate(
+    project_dir: Path,
+    *,
+    settings_module: str,
+    app_labels: Sequence[str],
+    python: str | None = None,
+) -> dict[str, bytes]:
+    """New migration files for ``app_labels``: path relative to ``project_dir`` -> bytes.
+
+    ``project_dir`` must be a scratch copy: Django's MigrationWriter creates a missing
+    ``migrations/`` package on disk while computing its path. Those ``__init__.py`` files are
+    part of the result.
+    """
+    if not app_labels:
+        return {}
+    interpreter = python or sys.executable
+    before = _python_files(project_dir)
+    with tempfile.TemporaryDirectory(prefix="tenantfix-mm-") as tmp:
+        out = Path(tmp) / "migrations.json"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": settings_module,
+            "PYTHONPATH": os.pathsep.join(
+                filter(None, [str(project_dir), os.environ.get("PYTHONPATH")])
+            ),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        try:
+            proc = subprocess.run(
+                [interpreter, "-c", _DRIVER, str(out), *app_labels],
+                cwd=project_dir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise TenantfixError(
+                f"the project interpreter {interpreter!r} does not exist; pass --python with the "
+                "interpreter of the project's virtualenv",
+                ExitCode.USAGE,
+            ) from None
+        if proc.returncode != 0 or not out.exists():
+            raise TenantfixError(
+                f"Django's makemigrations {' '.join(app_labels)} failed in {interpreter}:\n"
+                + _tail(proc.stderr or proc.stdout),
+                ExitCode.REFUSED,
+            )
+        records = json.loads(out.read_text(encoding="utf-8"))
+    files: dict[str, bytes] = {}
+    for record in records:
+        path = Path(record["path"]).resolve()
+        files[path.relative_to(project_dir.resolve()).as_posix()] = record["content"].encode(
+            "utf-8"
+        )
+    # Packages MigrationWriter created for a missing migrations/ directory.
+    for created in sorted(_python_files(project_dir) - before):
+        rel = created.relative_to(project_dir.resolve()).as_posix()
+        if created.name == "__init__.py" and rel not in files:
+            files[rel] = created.read_bytes()
+    return files
+
+
+def _python_files(root: Path) -> set[Path]:
+    return {p.resolve() for p in root.rglob("__init__.py")}
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join("    " + line for line in text.strip().splitlines()[-lines:])

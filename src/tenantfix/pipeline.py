@@ -1,0 +1,253 @@
+"""The only place that orders the stages: discover, resolve, build, check, plan, rewrite, generate.
+
+``analyse`` is what ``check`` runs; ``compute_fixes`` adds the rewrite and migration stages and
+returns the new file contents without writing anything into the user's tree. Writing (a branch
+or the working tree) is the caller's choice.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tenantfix.discover import ProjectLocation, discover
+from tenantfix.errors import ExitCode, TenantfixError
+from tenantfix.graph.model import ProjectGraph
+from tenantfix.plan import Diagnostic, Fix
+
+_COPY_SKIP_DIRS = {
+    ".git",
+    ".hg",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+}
+_COPY_MAX_BYTES = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the commands pass down (already merged: defaults < pyproject < flags)."""
+
+    settings: str | None = None
+    python: str | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    unsafe_fixes: bool = False
+    keep_in_tenant_apps: bool = False
+    keep_apps: tuple[str, ...] = ()  # keep only these apps in TENANT_APPS when moving
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The result of ``check``: where the project is, its graph and the findings."""
+
+    project: ProjectLocation
+    graph: ProjectGraph
+    diagnostics: tuple[Diagnostic, ...]
+    suppressed: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FixResult:
+    """New file contents (paths relative to the project root) and what they fix."""
+
+    analysis: Analysis
+    changes: dict[str, bytes | None]
+    originals: dict[str, bytes | None]
+    fixed: tuple[Diagnostic, ...]
+    unfixed: tuple[Diagnostic, ...]
+    remaining_after: tuple[Diagnostic, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def project_root(self) -> Path:
+        return self.analysis.project.root
+
+    def commit_message(self) -> str:
+        return commit_message(self)
+
+
+def analyse(path: Path, options: Options) -> Analysis:
+    from tenantfix.checks import run_checks
+    from tenantfix.graph.build import build_graph
+    from tenantfix.settings_resolver import resolve_settings
+    from tenantfix.suppress import split_suppressed
+
+    project = discover(path, options.settings)
+    settings = resolve_settings(project)
+    graph = build_graph(project.root, settings, python=options.python)
+    found = run_checks(graph, options.select, options.ignore)
+    kept, suppressed = split_suppressed(found, project.root)
+    return Analysis(project, graph, tuple(kept), tuple(suppressed))
+
+
+def selected_fixes(diagnostic: Diagnostic, options: Options) -> tuple[Fix, ...]:
+    fixes = []
+    for fix in diagnostic.fixes:
+        if fix.safety == "unsafe" and not options.unsafe_fixes:
+            continue
+        if fix.name == "remove_app_from_list" and (
+            options.keep_in_tenant_apps or fix.arg("app") in options.keep_apps
+        ):
+            continue
+        fixes.append(fix)
+    return tuple(fixes)
+
+
+def compute_fixes(path: Path, options: Options) -> FixResult:
+    """Everything ``apply`` would change, computed in memory and in a scratch copy."""
+    from tenantfix.codemod import run_codemod
+
+    analysis = analyse(path, options)
+    root = analysis.project.root
+    fixed: list[Diagnostic] = []
+    unfixed: list[Diagnostic] = []
+    by_file: dict[str, list[Fix]] = defaultdict(list)
+    labels: list[str] = []
+    for diagnostic in analysis.diagnostics:
+        fixes = selected_fixes(diagnostic, options)
+        (fixed if fixes else unfixed).append(diagnostic)
+        for fix in fixes:
+            if fix.kind == "makemigrations":
+                label = fix.arg("app_label")
+                if label not in labels:
+                    labels.append(label)
+            elif fix.path is not None and fix not in by_file[fix.path]:
+                by_file[fix.path].append(fix)
+
+    originals: dict[str, bytes | None] = {}
+    changes: dict[str, bytes | None] = {}
+    warnings: list[str] = []
+    for rel, file_fixes in sorted(by_file.items()):
+        file = root / rel
+        try:
+            original = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TenantfixError(
+                f"{rel}: cannot read the file to fix it ({exc})", ExitCode.REFUSED
+            ) from None
+        code = original
+        for fix in file_fixes:
+            result = run_codemod(fix.name, code, dict(fix.args), filename=rel)
+            if result.error or result.skipped:
+                raise TenantfixError(
+                    f"{rel}: cannot {fix.description or fix.name} automatically: "
+                    f"{result.error or result.skipped}. Nothing was changed; edit the file by hand "
+                    "or run `tenantfix check` for the details.",
+                    ExitCode.REFUSED,
+                )
+            warnings.extend(f"{rel}: {w}" for w in result.warnings)
+            code = result.code
+        if code != original:
+            originals[rel] = original.encode("utf-8")
+            changes[rel] = code.encode("utf-8")
+
+    remaining: tuple[Diagnostic, ...] = ()
+    if labels or changes:
+        with scratch_copy(root, changes) as scratch:
+            if labels:
+                from tenantfix.makemigrations import generate
+
+                generated = generate(
+                    scratch,
+                    settings_module=analysis.project.settings_module,
+                    app_labels=labels,
+                    python=options.python,
+                )
+                for rel, data in generated.items():
+                    if not (root / rel).exists():
+                        originals[rel] = None
+                        changes[rel] = data
+            # The cheap static re-check: the fixed codes must be gone from the result.
+            remaining = analyse(scratch, options).diagnostics
+    return FixResult(
+        analysis=analysis,
+        changes=changes,
+        originals=originals,
+        fixed=tuple(fixed),
+        unfixed=tuple(unfixed),
+        remaining_after=remaining,
+        warnings=tuple(warnings),
+    )
+
+
+class scratch_copy:
+    """A throwaway copy of the project's source with ``changes`` written into it."""
+
+    def __init__(self, root: Path, changes: dict[str, bytes | None]) -> None:
+        self.root = root
+        self.changes = changes
+        self.tmp: str | None = None
+
+    def __enter__(self) -> Path:
+        self.tmp = tempfile.mkdtemp(prefix="tenantfix-scratch-")
+        target = Path(self.tmp) / self.root.name
+        shutil.copytree(self.root, target, ignore=_ignore, symlinks=True)
+        for rel, data in self.changes.items():
+            dest = target / rel
+            if data is None:
+                dest.unlink(missing_ok=True)
+            else:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(data)
+        return target
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _ignore(directory: str, names: list[str]) -> set[str]:
+    skipped: set[str] = set()
+    base = Path(directory)
+    for name in names:
+        path = base / name
+        if (
+            name in _COPY_SKIP_DIRS
+            or (path.is_dir() and (path / "pyvenv.cfg").exists())
+            or (path.is_file() and not path.is_symlink() and path.stat().st_size > _COPY_MAX_BYTES)
+        ):
+            skipped.add(name)
+    return skipped
+
+
+def commit_message(result: FixResult) -> str:
+    codes = sorted({d.code for d in result.fixed})
+    title = "tenantfix: " + _title(codes)
+    lines = [title, "", "Fixes found by `tenantfix check`:", ""]
+    for d in result.fixed:
+        lines.append(f"- {d.code} {d.location}: {d.message}")
+        if d.prediction is not None:
+            lines.append(f"  Prevents: {d.prediction.sentence()}.")
+        lines.append(f"  Why: {d.why}")
+        lines.append(f"  Fix: {d.fix_summary}")
+    lines += ["", "Changed files:", ""]
+    lines += [
+        f"- {path}{'' if result.originals.get(path) is not None else ' (new)'}"
+        for path in sorted(result.changes)
+    ]
+    if any(d.code == "TF001" for d in result.fixed):
+        lines += [
+            "",
+            "A database that already ran the failing `migrate_schemas --shared` keeps a phantom",
+            "record of the user app's migration: run `tenantfix repair-db` there before migrating.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _title(codes: Sequence[str]) -> str:
+    if "TF001" in codes:
+        return "move the user app into SHARED_APPS"
+    if "TF002" in codes:
+        return "move the tenant app into SHARED_APPS"
+    if codes == ["TF005"]:
+        return "add missing initial migrations"
+    return "fix " + ", ".join(codes)

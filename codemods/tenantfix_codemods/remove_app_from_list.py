@@ -54,11 +54,24 @@ class RemoveAppFromList(TenantCodemod):
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.SimpleStatementLine | cst.RemovalSentinel:
-        # `TENANT_APPS.append("users")` disappears as a whole statement.
-        body = [s for s in updated_node.body if not self._is_append_of_app(s)]
+        # `TENANT_APPS.append("users")` and an emptied `+= [...]` disappear as whole statements.
+        body = [
+            s
+            for s in updated_node.body
+            if not (self._is_append_of_app(s) or self._is_empty_extension(s))
+        ]
         if len(body) == len(updated_node.body):
             return updated_node
         return updated_node.with_changes(body=body) if body else cst.RemoveFromParent()
+
+    def _is_empty_extension(self, stmt: cst.BaseSmallStatement) -> bool:
+        # `TENANT_APPS += ["users"]` whose only entry was removed goes away entirely.
+        return (
+            isinstance(stmt, cst.AugAssign)
+            and _list_edit.assigned_name(stmt) == self.list_name
+            and isinstance(stmt.value, cst.List | cst.Tuple)
+            and not stmt.value.elements
+        )
 
     def _is_append_of_app(self, stmt: cst.BaseSmallStatement) -> bool:
         if not (isinstance(stmt, cst.Expr) and isinstance(stmt.value, cst.Call)):

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 pytest_plugins: list[str] = [
     "support_report",
+    "support_forge",
+    "support_git",
 ]

@@ -35,6 +35,11 @@ class Command(makemigrations.Command):
         for app_label, migrations in changes.items():
             for migration in migrations:
                 writer = MigrationWriter(migration, self.include_header)
+                directory = os.path.dirname(writer.path)
+                init = os.path.join(directory, "__init__.py")
+                if not os.path.exists(init) and all(r["path"] != init for r in collected):
+                    # makemigrations creates the package with an empty __init__.py
+                    collected.append({"app": app_label, "path": init, "content": ""})
                 collected.append({"app": app_label, "path": writer.path, "content": writer.as_string()})
 
 call_command(Command(), *labels, interactive=False, verbosity=0)
@@ -52,14 +57,12 @@ def generate(
 ) -> dict[str, bytes]:
     """New migration files for ``app_labels``: path relative to ``project_dir`` -> bytes.
 
-    ``project_dir`` must be a scratch copy: Django's MigrationWriter creates a missing
-    ``migrations/`` package on disk while computing its path. Those ``__init__.py`` files are
-    part of the result.
+    A missing ``migrations/`` package is part of the result as the empty ``__init__.py``
+    that makemigrations itself would create. Nothing is written under ``project_dir``.
     """
     if not app_labels:
         return {}
     interpreter = python or sys.executable
-    before = _python_files(project_dir)
     with tempfile.TemporaryDirectory(prefix="tenantfix-mm-") as tmp:
         out = Path(tmp) / "migrations.json"
         env = {
@@ -99,16 +102,7 @@ def generate(
         files[path.relative_to(project_dir.resolve()).as_posix()] = record["content"].encode(
             "utf-8"
         )
-    # Packages MigrationWriter created for a missing migrations/ directory.
-    for created in sorted(_python_files(project_dir) - before):
-        rel = created.relative_to(project_dir.resolve()).as_posix()
-        if created.name == "__init__.py" and rel not in files:
-            files[rel] = created.read_bytes()
     return files
-
-
-def _python_files(root: Path) -> set[Path]:
-    return {p.resolve() for p in root.rglob("__init__.py")}
 
 
 def _tail(text: str, lines: int = 15) -> str:

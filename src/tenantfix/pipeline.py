@@ -166,6 +166,8 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
                     if not (root / rel).exists():
                         originals[rel] = None
                         changes[rel] = data
+                        (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
+                        (scratch / rel).write_bytes(data)
             # The cheap static re-check: the fixed codes must be gone from the result.
             remaining = analyse(scratch, options).diagnostics
     return FixResult(

@@ -15,11 +15,14 @@ Safety = Literal["safe", "unsafe"]
 class Prediction:
     """What Django will print, and where: the failing schema step, migration and error."""
 
-    step: str  # "migrate_schemas --shared" or "migrate_schemas --tenant"
+    step: str  # "migrate_schemas --shared", "migrate_schemas --tenant", or "runtime"
     migration: str | None  # "admin.0001_initial"
     error: str  # 'relation "users_user" does not exist'
 
     def sentence(self) -> str:
+        if self.step == "runtime":
+            # Nothing fails while migrating: the table is simply never created.
+            return f"`migrate_schemas` reports success, then the first query fails with `{self.error}`"
         at = f" at `{self.migration}`" if self.migration else ""
         return f"`{self.step}` will fail{at} with `{self.error}`"
 
@@ -73,8 +76,6 @@ class Diagnostic:
                 if self.prediction is None
                 else {**asdict(self.prediction), "text": self.prediction.sentence()}
             ),
-            fixes=[
-                {**asdict(f), "args": dict(f.args)} for f in self.fixes
-            ],
+            fixes=[{**asdict(f), "args": dict(f.args)} for f in self.fixes],
         )
         return data

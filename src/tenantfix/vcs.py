@@ -70,7 +70,9 @@ def has_commits(repo: git.Repo) -> bool:
 
 def dirty_paths(repo: git.Repo) -> list[str]:
     """Tracked files with staged or unstaged changes (untracked files are not counted)."""
-    out: str = repo.git.status("--porcelain", "--untracked-files=no")
+    # No optional locks: a plain `git status` may rewrite .git/index to refresh stat data.
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    out: str = repo.git.status("--porcelain", "--untracked-files=no", env=env)
     return [line[3:] for line in out.splitlines() if line.strip()]
 
 

@@ -43,7 +43,7 @@ def _prediction(graph: ProjectGraph, app: App) -> Prediction:
     tenant = graph.settings.tenant_model
     if tenant is not None and graph.app_for_model(tenant.value) is app:
         return Prediction("migrate_schemas --tenant", None, f'relation "{first}" does not exist')
-    return Prediction("first query against the app", None, f'relation "{first}" does not exist')
+    return Prediction("runtime", None, f'relation "{first}" does not exist')
 
 
 @check.register

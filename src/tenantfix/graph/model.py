@@ -161,6 +161,7 @@ class CreatedModel:
     relations: tuple[Relation, ...] = ()
     proxy: bool = False
     managed: bool = True
+    swappable: str | None = None  # options["swappable"]: no table when the setting swaps it out
 
     def table(self, app_label: str) -> str:
         return self.db_table or f"{app_label}_{self.name.lower()}"
@@ -181,6 +182,9 @@ class Migration:
     added_relations: tuple[
         tuple[str, Relation], ...
     ] = ()  # (model name, relation) of AddField/AlterField
+    altered_tables: tuple[
+        tuple[str, str | None], ...
+    ] = ()  # (model name, new db_table) of AlterModelTable
 
     @property
     def key(self) -> tuple[str, str]:

@@ -1,0 +1,366 @@
+"""Read an app's model classes and their relation fields with ``ast`` (never importing them).
+
+A class counts as a model when a base is ``models.Model`` (or a name imported from a
+``models`` module that is not a manager/field/choices helper), another model of the project, or
+when it has a base and a ``Meta`` class or field calls. Relation targets are resolved through the
+file's imports to ``app_label.ModelName``; the inheritance of fields from abstract models (also
+across apps, e.g. ``AbstractUser``) is applied by :func:`inherit_relations` once all apps are read.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tenantfix.graph.model import USER_MODEL_SETTING, Location, Model, Relation
+
+RELATION_KINDS = frozenset({"ForeignKey", "OneToOneField", "ManyToManyField"})
+_NOT_MODEL_SUFFIXES = (
+    "Manager",
+    "QuerySet",
+    "Field",
+    "Choices",
+    "Lookup",
+    "Transform",
+    "Func",
+    "Expression",
+    "Mixin",
+    "Form",
+    "Admin",
+    "Config",
+    "Serializer",
+    "Enum",
+)
+
+
+@dataclass(slots=True)
+class ImportMap:
+    """Names bound by a file's imports: name -> dotted target (module or module.attr)."""
+
+    module: str  # the file's own module, for relative imports
+    names: dict[str, str] = field(default_factory=dict)
+    user_model_aliases: set[str] = field(default_factory=set)  # User = get_user_model()
+
+    @classmethod
+    def of(cls, tree: ast.Module, module: str, is_package: bool) -> ImportMap:
+        imports = cls(module)
+        package = module if is_package else module.rpartition(".")[0]
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        imports.names[alias.asname] = alias.name
+                    else:
+                        top = alias.name.partition(".")[0]
+                        imports.names[top] = top
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    keep = len(parts) - (node.level - 1)
+                    prefix = ".".join(parts[: max(keep, 0)])
+                    base = f"{prefix}.{base}" if base and prefix else (prefix or base)
+                for alias in node.names:
+                    if alias.name != "*":
+                        imports.names[alias.asname or alias.name] = f"{base}.{alias.name}"
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and _dotted(node.value.func).endswith("get_user_model")
+            ):
+                imports.user_model_aliases.update(
+                    t.id for t in node.targets if isinstance(t, ast.Name)
+                )
+        return imports
+
+    def qualify(self, dotted: str) -> str | None:
+        head, _, rest = dotted.partition(".")
+        target = self.names.get(head)
+        if target is None:
+            return None
+        return f"{target}.{rest}" if rest else target
+
+
+class TargetResolver:
+    """Turns a relation's target expression into ``app_label.Model`` / the user-model setting."""
+
+    def __init__(
+        self,
+        app_label: str,
+        local_classes: Mapping[str, str],
+        module_labels: Mapping[str, str],
+        setting_models: Mapping[str, str] | None = None,
+    ) -> None:
+        self.app_label = app_label
+        self.local_classes = local_classes  # class name -> app label (this app's models)
+        self.module_labels = module_labels  # app module path -> label
+        # other model settings we know the value of (TENANT_MODEL -> "tenants.Tenant")
+        self.setting_models = setting_models or {}
+
+    def label_of_module(self, module: str) -> str | None:
+        parts = module.split(".")
+        for end in range(len(parts), 0, -1):
+            label = self.module_labels.get(".".join(parts[:end]))
+            if label is not None:
+                return label
+        return None
+
+    def qualified_class(self, qualified: str) -> str | None:
+        module, _, name = qualified.rpartition(".")
+        label = self.label_of_module(module) if module else None
+        return f"{label}.{name}" if label else None
+
+    def resolve(self, node: ast.expr, imports: ImportMap, owner: str | None) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            value = node.value
+            if value == "self":
+                return f"{self.app_label}.{owner}" if owner else None
+            if "." in value:
+                return value
+            return f"{self.app_label}.{value}"
+        if isinstance(node, ast.Call) and _dotted(node.func).endswith("get_user_model"):
+            return USER_MODEL_SETTING
+        dotted = _dotted(node)
+        if not dotted:
+            return None
+        if dotted.endswith("AUTH_USER_MODEL"):
+            return USER_MODEL_SETTING
+        if dotted.startswith("settings."):
+            return self.setting_models.get(dotted.partition(".")[2])
+        if dotted in imports.user_model_aliases:
+            return USER_MODEL_SETTING
+        if "." not in dotted and dotted in self.local_classes and dotted not in imports.names:
+            return f"{self.local_classes[dotted]}.{dotted}"
+        qualified = imports.qualify(dotted)
+        if qualified is None:
+            return None
+        return self.qualified_class(qualified)
+
+
+def _dotted(node: ast.expr) -> str:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def relation_of(
+    call: ast.Call,
+    field_name: str,
+    resolver: TargetResolver,
+    imports: ImportMap,
+    owner: str | None,
+    source: str,
+    location: Location,
+) -> Relation | None:
+    """A :class:`Relation` when ``call`` builds a ForeignKey/OneToOneField/ManyToManyField."""
+    kind = _dotted(call.func).rpartition(".")[2]
+    if kind not in RELATION_KINDS:
+        return None
+    target_node: ast.expr | None = call.args[0] if call.args else None
+    for kw in call.keywords:
+        if kw.arg == "to":
+            target_node = kw.value
+    if target_node is None:
+        return None
+    written = ast.get_source_segment(source, target_node) or _dotted(target_node)
+    return Relation(
+        kind=kind,
+        field_name=field_name,
+        target=resolver.resolve(target_node, imports, owner),
+        written=written,
+        location=location,
+    )
+
+
+@dataclass(slots=True)
+class _ParsedFile:
+    path: Path
+    rel: str
+    source: str
+    tree: ast.Module
+    imports: ImportMap
+
+
+def parse_model_files(
+    files: Iterable[tuple[Path, str]], rel_path: Callable[[Path], str]
+) -> list[_ParsedFile]:
+    """Parse ``(path, module)`` pairs; files that do not parse are skipped."""
+    parsed: list[_ParsedFile] = []
+    for path, module in files:
+        try:
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source, filename=str(path))
+        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+            continue
+        imports = ImportMap.of(tree, module, path.name == "__init__.py")
+        parsed.append(_ParsedFile(path, rel_path(path), source, tree, imports))
+    return parsed
+
+
+def read_models(
+    parsed: list[_ParsedFile],
+    app_label: str,
+    module_labels: Mapping[str, str],
+    setting_models: Mapping[str, str] | None = None,
+) -> tuple[Model, ...]:
+    """Models of one app from its parsed model files."""
+    classes = [
+        (pf, node)
+        for pf in parsed
+        for node in pf.tree.body
+        if isinstance(node, ast.ClassDef) and node.bases
+    ]
+    # a fixpoint: a class deriving from a local model is a model too
+    names: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for pf, node in classes:
+            if node.name not in names and _is_model(node, pf.imports, names):
+                names.add(node.name)
+                changed = True
+    resolver = TargetResolver(
+        app_label, dict.fromkeys(names, app_label), module_labels, setting_models
+    )
+    models: list[Model] = []
+    for pf, node in classes:
+        if node.name not in names:
+            continue
+        models.append(_read_class(pf, node, app_label, resolver))
+    return tuple(models)
+
+
+def _is_model(node: ast.ClassDef, imports: ImportMap, local_models: set[str]) -> bool:
+    for base in node.bases:
+        dotted = _dotted(base)
+        last = dotted.rpartition(".")[2]
+        if dotted in local_models:
+            return True
+        if last == "Model":
+            return True
+        qualified = imports.qualify(dotted) or ""
+        if ".models" in qualified and not last.endswith(_NOT_MODEL_SUFFIXES):
+            return True
+    # unknown bases (a third-party abstract model imported from elsewhere): look at the body
+    for stmt in node.body:
+        if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
+            return True
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Call)
+            and _dotted(stmt.value.func).endswith(("Field", "ForeignKey"))
+        ):
+            return True
+    return False
+
+
+def _read_class(
+    pf: _ParsedFile, node: ast.ClassDef, app_label: str, resolver: TargetResolver
+) -> Model:
+    db_table: str | None = None
+    abstract = proxy = False
+    relations: list[Relation] = []
+    for stmt in node.body:
+        if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
+            for meta in stmt.body:
+                if not (
+                    isinstance(meta, ast.Assign)
+                    and len(meta.targets) == 1
+                    and isinstance(meta.targets[0], ast.Name)
+                    and isinstance(meta.value, ast.Constant)
+                ):
+                    continue
+                key, value = meta.targets[0].id, meta.value.value
+                if key == "db_table" and isinstance(value, str):
+                    db_table = value
+                elif key == "abstract":
+                    abstract = value is True
+                elif key == "proxy":
+                    proxy = value is True
+            continue
+        target: ast.expr | None = None
+        value_node: ast.expr | None = None
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value_node = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign):
+            target, value_node = stmt.target, stmt.value
+        if isinstance(target, ast.Name) and isinstance(value_node, ast.Call):
+            rel = relation_of(
+                value_node,
+                target.id,
+                resolver,
+                pf.imports,
+                node.name,
+                pf.source,
+                Location(pf.rel, stmt.lineno, stmt.col_offset),
+            )
+            if rel is not None:
+                relations.append(rel)
+    bases = tuple(_base_ref(b, pf.imports, resolver) for b in node.bases)
+    return Model(
+        app_label=app_label,
+        name=node.name,
+        location=Location(pf.rel, node.lineno, node.col_offset),
+        db_table=db_table,
+        abstract=abstract,
+        proxy=proxy,
+        bases=bases,
+        relations=tuple(relations),
+    )
+
+
+def _base_ref(node: ast.expr, imports: ImportMap, resolver: TargetResolver) -> str:
+    dotted = _dotted(node)
+    if not dotted:
+        return ast.unparse(node)
+    if "." not in dotted and dotted in resolver.local_classes and dotted not in imports.names:
+        return f"{resolver.app_label}.{dotted}"
+    qualified = imports.qualify(dotted)
+    if qualified is not None:
+        return resolver.qualified_class(qualified) or qualified
+    return dotted
+
+
+def inherit_relations(models_by_key: Mapping[str, Model]) -> dict[str, Model]:
+    """Add the relations of abstract ancestors, and the parent link of multi-table inheritance.
+
+    ``models_by_key`` maps ``app_label.Name`` (as written) of every model of every app.
+    """
+    result: dict[str, Model] = {}
+
+    def ancestors_relations(model: Model, seen: frozenset[str]) -> list[Relation]:
+        inherited: list[Relation] = []
+        for base in model.bases:
+            parent = models_by_key.get(base)
+            if parent is None or base in seen:
+                continue
+            if parent.abstract:
+                inherited.extend(ancestors_relations(parent, seen | {base}))
+                inherited.extend(parent.relations)
+            elif not model.abstract and not model.proxy:
+                inherited.append(
+                    Relation(
+                        "OneToOneField",
+                        f"{parent.name.lower()}_ptr",
+                        f"{parent.app_label}.{parent.name}",
+                        base,
+                        model.location,
+                    )
+                )
+        return inherited
+
+    for key, model in models_by_key.items():
+        extra = ancestors_relations(model, frozenset({key}))
+        if extra:
+            own = {r.field_name for r in model.relations}
+            merged = tuple(r for r in extra if r.field_name not in own) + model.relations
+            model = replace(model, relations=merged)
+        result[key] = model
+    return result

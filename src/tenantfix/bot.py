@@ -1,0 +1,533 @@
+"""Publish a fix the way Renovate and Dependabot do: one branch, one pull request, kept current.
+
+No state is kept anywhere but the repository and the pull request. A fingerprint of the
+findings, the base commit and the tool version is written into the commit (a trailer) and the
+PR body (a hidden comment); a rerun compares fingerprints and:
+
+- pushes nothing and edits nothing when they match ("up to date");
+- rebuilds the branch from the current base and force-pushes it (with a lease) when the base
+  moved or the findings changed, then updates the same pull request;
+- closes an open pull request with a comment when the base no longer needs a fix;
+- stops, without touching anything, when someone else pushed commits to the branch
+  (``force`` overrides).
+
+The token never reaches argv, ``.git/config`` or any message: git gets it through
+``GIT_CONFIG_*`` environment variables of its own process, and every error is scrubbed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from tenantfix import __version__
+from tenantfix.errors import ExitCode, TenantfixError
+from tenantfix.forge import (
+    Forge,
+    ForgeError,
+    ForgeOptions,
+    Provider,
+    PullRequest,
+    PullRequestExists,
+    forge_for_remote,
+    read_token,
+    scrub,
+)
+from tenantfix.forge.remote_url import parse_remote_url, redact_url
+from tenantfix.plan import Diagnostic
+from tenantfix.pr_body import Verification, fingerprint_from_body, render
+from tenantfix.vcs import BOT, BOT_EMAIL, Identity
+
+TRAILER = "Tenantfix-Fingerprint"
+_TRAILER_RE = re.compile(rf"^{TRAILER}:\s*([0-9a-f]+)\s*$", re.MULTILINE)
+_PRIVATE_REF = "refs/tenantfix/remote"
+
+Action = Literal["created", "updated", "up-to-date", "pushed", "closed", "nothing-to-do"]
+
+
+class FixOutcome(Protocol):
+    """What :func:`publish` needs from ``tenantfix.pipeline.FixResult``."""
+
+    @property
+    def fixed(self) -> tuple[Diagnostic, ...]: ...
+
+    @property
+    def unfixed(self) -> tuple[Diagnostic, ...]: ...
+
+    @property
+    def changes(self) -> dict[str, bytes | None]: ...
+
+    @property
+    def originals(self) -> dict[str, bytes | None]: ...
+
+    def commit_message(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """What happened; ``messages`` are the lines to show the user, already scrubbed."""
+
+    action: Action
+    branch: str
+    base: str
+    base_sha: str
+    fingerprint: str | None
+    commit: str | None = None
+    pushed: bool = False
+    pull_request: PullRequest | None = None
+    messages: tuple[str, ...] = field(default_factory=tuple)
+
+
+def fingerprint(findings: Sequence[Diagnostic], base_sha: str, version: str = __version__) -> str:
+    """A short stable hash of what the fix is for and what it was built on."""
+    data = {
+        "version": version,
+        "base": base_sha,
+        "findings": sorted([d.code, d.location.path, d.location.line] for d in findings),
+    }
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return digest[:16]
+
+
+def with_trailer(message: str, fp: str) -> str:
+    return message.rstrip("\n") + f"\n\n{TRAILER}: {fp}\n"
+
+
+def fingerprint_from_message(message: str) -> str | None:
+    found = _TRAILER_RE.findall(message)
+    return found[-1] if found else None
+
+
+# ---------------------------------------------------------------------------- git plumbing
+class _Git:
+    """git subprocesses with the token in their environment only, and scrubbed errors."""
+
+    def __init__(self, root: Path, auth_env: Mapping[str, str], token: str | None) -> None:
+        self.root = root
+        self.env = {**os.environ, **auth_env, "GIT_TERMINAL_PROMPT": "0"}
+        self.token = token
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            ["git", *args], cwd=self.root, env=self.env, capture_output=True, text=True
+        )
+        if check and proc.returncode != 0:
+            raise _GitFailed(scrub(proc.stderr.strip() or proc.stdout.strip(), [self.token]))
+        return proc
+
+    def out(self, *args: str) -> str:
+        return self.run(*args).stdout.strip()
+
+
+class _GitFailed(Exception):
+    pass
+
+
+def git_auth_env(remote_url: str, provider: Provider | None, token: str | None) -> dict[str, str]:
+    """Config for an HTTP remote that sends the token, passed as environment, never argv.
+
+    The reset (empty value) drops an extraheader set for the same URL elsewhere, such as the
+    one actions/checkout writes with the workflow's GITHUB_TOKEN.
+    """
+    try:
+        remote = parse_remote_url(remote_url)
+    except ValueError:
+        return {}
+    if not token or not remote.is_http:
+        return {}
+    user = "oauth2" if provider == "gitlab" else "x-access-token"
+    basic = base64.b64encode(f"{user}:{token}".encode()).decode()
+    port = f":{remote.port}" if remote.port else ""
+    key = f"http.{remote.scheme}://{remote.host}{port}/.extraheader"
+    start = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
+    return {
+        "GIT_CONFIG_COUNT": str(start + 2),
+        f"GIT_CONFIG_KEY_{start}": key,
+        f"GIT_CONFIG_VALUE_{start}": "",
+        f"GIT_CONFIG_KEY_{start + 1}": key,
+        f"GIT_CONFIG_VALUE_{start + 1}": f"Authorization: Basic {basic}",
+    }
+
+
+def _remote_error(message: str, branch: str, local_sha: str | None = None) -> TenantfixError:
+    kept = f" The local branch {branch!r} is kept" + (
+        f" at {local_sha[:12]}." if local_sha else "."
+    )
+    return TenantfixError(message + kept, ExitCode.REMOTE)
+
+
+@dataclass(frozen=True, slots=True)
+class _CommitInfo:
+    sha: str
+    committer_email: str
+    fingerprint: str | None
+
+    @property
+    def is_bot(self) -> bool:
+        return self.committer_email == BOT_EMAIL and self.fingerprint is not None
+
+
+def _commits(git: _Git, tip: str, exclude: Sequence[str]) -> list[_CommitInfo]:
+    """Commits reachable from ``tip`` and from none of ``exclude``, newest first."""
+    raw = git.out("log", "--format=%H%x00%ce%x00%B%x1e", tip, *(f"^{e}" for e in exclude))
+    commits = []
+    for record in raw.split("\x1e"):
+        record = record.strip("\n")
+        if not record:
+            continue
+        sha, email, body = record.split("\x00", 2)
+        commits.append(_CommitInfo(sha, email, fingerprint_from_message(body)))
+    return commits
+
+
+# ---------------------------------------------------------------------------- publish
+def publish(
+    repo_root: Path,
+    *,
+    compute: Callable[[Path], FixOutcome],
+    branch: str,
+    project_prefix: str = "",
+    remote: str = "origin",
+    base: str | None = None,
+    open_pr: bool = False,
+    provider: Provider | None = None,
+    api_url: str | None = None,
+    repository: str | None = None,
+    labels: Sequence[str] = ("tenantfix",),
+    draft: bool = False,
+    reviewers: Sequence[str] = (),
+    author: Identity | None = None,
+    force: bool = False,
+    verify: Callable[[Path, FixOutcome], Verification] | None = None,
+    forge: Forge | None = None,
+    forge_options: ForgeOptions | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> PublishResult:
+    """Push the fix branch for the remote's base branch and open or update its pull request.
+
+    ``compute(project_dir)`` runs the pipeline on a temporary checkout of the remote base
+    (``project_dir`` = checkout / ``project_prefix``) and returns its FixResult; its
+    ``changes`` are relative to the project directory. ``verify(project_dir, result)`` runs
+    only when a new commit is about to be pushed. Raises TenantfixError: exit 5 for remote and
+    API failures (the local branch is kept), 3 when someone else's commits are on the branch.
+    """
+    from tenantfix import vcs
+
+    messages: list[str] = []
+
+    def say(line: str) -> None:
+        line = scrub(line)
+        messages.append(line)
+        if echo is not None:
+            echo(line)
+
+    repo_root = Path(repo_root)
+    probe = _Git(repo_root, {}, None)
+    try:
+        remote_url = probe.out("remote", "get-url", remote)
+    except _GitFailed:
+        raise TenantfixError(
+            f"no git remote named {remote!r}; add it (`git remote add {remote} URL`) or pass "
+            "the remote to --push",
+            ExitCode.USAGE,
+        ) from None
+    try:
+        guessed = provider or parse_remote_url(remote_url).provider
+    except ValueError:
+        guessed = provider
+    token = read_token(guessed, required=False) if guessed else None
+    if open_pr and forge is None:
+        forge = forge_for_remote(
+            remote_url,
+            provider=provider,
+            api_url=api_url,
+            repository=repository,
+            options=forge_options,
+        )
+        token = read_token(forge.provider)
+    git = _Git(repo_root, git_auth_env(remote_url, guessed, token), token)
+    shown_remote = redact_url(remote_url)
+
+    # ---- where the remote is
+    try:
+        if base is None:
+            base = forge.default_branch() if forge is not None else _remote_head(git, remote)
+        heads = _ls_remote(git, remote, base, branch)
+    except _GitFailed as exc:
+        raise _remote_error(f"cannot read {shown_remote}: {exc}", branch) from None
+    if base not in heads:
+        raise TenantfixError(
+            f"the base branch {base!r} does not exist on {shown_remote}", ExitCode.REMOTE
+        )
+    remote_tip = heads.get(branch)
+    refspecs = [f"+refs/heads/{base}:{_PRIVATE_REF}/base"]
+    if remote_tip:
+        refspecs.append(f"+refs/heads/{branch}:{_PRIVATE_REF}/branch")
+    try:
+        git.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs)
+    except _GitFailed as exc:
+        raise _remote_error(f"cannot fetch from {shown_remote}: {exc}", branch) from None
+    base_sha = heads[base]
+
+    foreign: list[_CommitInfo] = []
+    remote_fp: str | None = None
+    if remote_tip:
+        on_branch = _commits(git, remote_tip, [base_sha])
+        foreign = [c for c in on_branch if not c.is_bot]
+        tip_commits = [c for c in on_branch if c.sha == remote_tip]
+        if tip_commits and tip_commits[0].is_bot:
+            remote_fp = tip_commits[0].fingerprint
+
+    with vcs.temporary_worktree(repo_root, base_sha) as checkout:
+        project_dir = checkout / project_prefix if project_prefix else checkout
+        result = compute(project_dir)
+        findings = result.fixed
+        changes = {project_prefix + rel: data for rel, data in result.changes.items()}
+        fp = fingerprint(findings, base_sha)
+
+        if not changes:
+            return _close_stale(
+                forge, branch, base, base_sha, foreign, say, messages, remote_tip is not None
+            )
+        if foreign and not force:
+            listing = ", ".join(c.sha[:12] for c in foreign[:5])
+            raise TenantfixError(
+                f"{branch!r} on {shown_remote} has commits not made by tenantfix ({listing}). "
+                "They were not overwritten and the pull request was not touched. Merge or move "
+                "them, delete the branch, or rerun with --force to replace it.",
+                ExitCode.REFUSED,
+            )
+
+        title = (
+            result.commit_message().splitlines()[0].strip()
+            or "tenantfix: fix django-tenants settings"
+        )
+        up_to_date = remote_tip is not None and remote_fp == fp and not foreign
+        commit_sha: str
+        pushed = False
+        verification: Verification | None = None
+        if up_to_date:
+            assert remote_tip is not None
+            commit_sha = remote_tip
+            _sync_local_branch(git, branch, remote_tip, base_sha, force)
+        else:
+            if verify is not None:
+                verification = verify(project_dir, result)
+                if not verification.passed:
+                    raise TenantfixError(
+                        f"verification failed, nothing was pushed: {verification.summary}",
+                        ExitCode.VERIFY_FAILED,
+                    )
+            _check_local_branch(git, branch, base_sha, remote_tip, force)
+            commit_sha = vcs.commit_changes(
+                repo_root,
+                base=base_sha,
+                branch=branch,
+                changes=changes,
+                message=with_trailer(result.commit_message(), fp),
+                author=author,
+                committer=BOT,
+                force=True,
+            )
+            lease = f"refs/heads/{branch}:{remote_tip or ''}"
+            try:
+                git.run(
+                    "push",
+                    "--quiet",
+                    "--no-verify",
+                    f"--force-with-lease={lease}",
+                    remote,
+                    f"{commit_sha}:refs/heads/{branch}",
+                )
+            except _GitFailed as exc:
+                raise _remote_error(
+                    f"push of {branch!r} to {shown_remote} was rejected: {exc}.", branch, commit_sha
+                ) from None
+            pushed = True
+            verb = "rebuilt on" if remote_tip else "pushed on top of"
+            say(f"Branch {branch!r} {verb} {base}@{base_sha[:12]} ({commit_sha[:12]}).")
+
+    if forge is None:
+        if not pushed:
+            say(f"Branch {branch!r} is up to date with {base}@{base_sha[:12]}; nothing pushed.")
+        return PublishResult(
+            "pushed" if pushed else "up-to-date",
+            branch,
+            base,
+            base_sha,
+            fp,
+            commit_sha,
+            pushed,
+            None,
+            tuple(messages),
+        )
+
+    body = render(
+        title=title,
+        fixed=findings,
+        unfixed=result.unfixed,
+        changes=result.changes,
+        originals=result.originals,
+        base=base,
+        base_sha=base_sha,
+        fingerprint=fp,
+        prefix=project_prefix,
+        verification=verification,
+    )
+    try:
+        action, pr = _sync_pull_request(
+            forge,
+            branch=branch,
+            base=base,
+            title=title,
+            body=body,
+            fp=fp,
+            pushed=pushed,
+            labels=labels,
+            draft=draft,
+            reviewers=reviewers,
+        )
+    except ForgeError as exc:
+        raise _remote_error(exc.message, branch, commit_sha) from None
+    if action == "up-to-date":
+        say(f"Up to date: {pr.url} already fixes {base}@{base_sha[:12]}; nothing pushed or edited.")
+    else:
+        say(f"Pull request {action}: {pr.url}")
+    return PublishResult(
+        action, branch, base, base_sha, fp, commit_sha, pushed, pr, tuple(messages)
+    )
+
+
+def _remote_head(git: _Git, remote: str) -> str:
+    out = git.out("ls-remote", "--symref", remote, "HEAD")
+    for line in out.splitlines():
+        if line.startswith("ref: refs/heads/"):
+            return line.split()[1][len("refs/heads/") :]
+    raise _GitFailed("the remote does not name a default branch; pass --base")
+
+
+def _ls_remote(git: _Git, remote: str, *branches: str) -> dict[str, str]:
+    out = git.out("ls-remote", "--heads", remote, *(f"refs/heads/{b}" for b in branches))
+    heads: dict[str, str] = {}
+    for line in out.splitlines():
+        sha, _, ref = line.partition("\t")
+        heads[ref.removeprefix("refs/heads/")] = sha
+    return heads
+
+
+def _check_local_branch(
+    git: _Git, branch: str, base_sha: str, remote_tip: str | None, force: bool
+) -> None:
+    """The local fix branch may be replaced only if it holds nothing but bot commits."""
+    proc = git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+    local = proc.stdout.strip()
+    if proc.returncode != 0 or not local or force:
+        return
+    exclude = [base_sha] + ([remote_tip] if remote_tip else [])
+    mine = [c for c in _commits(git, local, exclude) if not c.is_bot]
+    if mine:
+        raise TenantfixError(
+            f"the local branch {branch!r} has commits not made by tenantfix "
+            f"({', '.join(c.sha[:12] for c in mine[:5])}); rename it or pass --force",
+            ExitCode.REFUSED,
+        )
+
+
+def _sync_local_branch(git: _Git, branch: str, sha: str, base_sha: str, force: bool) -> None:
+    """Point the local branch at the pushed commit when that loses nothing."""
+    try:
+        _check_local_branch(git, branch, base_sha, sha, force)
+    except TenantfixError:
+        return  # the user's own local commits win; the remote is what matters here
+    current = git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip()
+    if current != branch:
+        git.run("update-ref", f"refs/heads/{branch}", sha)
+
+
+def _sync_pull_request(
+    forge: Forge,
+    *,
+    branch: str,
+    base: str,
+    title: str,
+    body: str,
+    fp: str,
+    pushed: bool,
+    labels: Sequence[str],
+    draft: bool,
+    reviewers: Sequence[str],
+) -> tuple[Action, PullRequest]:
+    existing = forge.find_pull_requests(branch)
+    if existing:
+        pr = existing[0]
+        if not pushed and fingerprint_from_body(pr.body) == fp and pr.base == base:
+            return "up-to-date", pr
+        return "updated", forge.update_pull_request(pr.number, title=title, body=body, base=base)
+    try:
+        pr = forge.create_pull_request(head=branch, base=base, title=title, body=body, draft=draft)
+    except PullRequestExists:
+        # another run opened it between our look-up and our create
+        existing = forge.find_pull_requests(branch)
+        if not existing:
+            raise
+        pr = forge.update_pull_request(existing[0].number, title=title, body=body, base=base)
+        forge.add_labels(pr.number, labels)
+        return "updated", pr
+    forge.add_labels(pr.number, labels)
+    forge.request_reviewers(pr.number, reviewers)
+    return "created", pr
+
+
+def _close_stale(
+    forge: Forge | None,
+    branch: str,
+    base: str,
+    base_sha: str,
+    foreign: Sequence[_CommitInfo],
+    say: Callable[[str], None],
+    messages: list[str],
+    branch_exists: bool,
+) -> PublishResult:
+    closed: PullRequest | None = None
+    if forge is not None:
+        try:
+            open_prs = forge.find_pull_requests(branch)
+            if open_prs and foreign:
+                say(
+                    f"{base}@{base_sha[:12]} needs no fix, but {open_prs[0].url} has commits not "
+                    "made by tenantfix; leaving it open."
+                )
+            elif open_prs:
+                for pr in open_prs:
+                    closed = forge.close_pull_request(
+                        pr.number,
+                        comment=(
+                            f"tenantfix finds nothing to fix on `{base}` any more "
+                            f"(`{base_sha[:12]}`), so this pull request is no longer needed. "
+                            "Closing it; a new one will be opened if the problem comes back."
+                        ),
+                    )
+                    say(f"Closed {pr.url}: {base} no longer needs the fix.")
+        except ForgeError as exc:
+            raise TenantfixError(exc.message, ExitCode.REMOTE) from None
+    if closed is None:
+        say(f"Nothing to fix on {base}@{base_sha[:12]}; no branch pushed, no pull request opened.")
+    return PublishResult(
+        "closed" if closed else "nothing-to-do",
+        branch,
+        base,
+        base_sha,
+        None,
+        None,
+        False,
+        closed,
+        tuple(messages),
+    )

@@ -46,10 +46,23 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
         if not app.local:
             continue
         for model in app.models:
-            for relation in model.relations:
+            for relation in _declared_relations(graph, model):
                 found = _classify(graph, app, relation, user_key, user_label)
                 if found is not None:
                     yield _diagnostic(graph, app, model, relation, user_model, found)
+
+
+def _declared_relations(graph: ProjectGraph, model: Model) -> Iterator[Relation]:
+    """The relations written in this class: not inherited, not a multi-table parent link."""
+    inherited: set[Relation] = set()
+    for base in model.bases:
+        parent = graph.model(base) if "." in base else None
+        if parent is not None:
+            inherited.update(parent.relations)
+    for relation in model.relations:
+        synthetic = relation.location == model.location
+        if not synthetic and relation not in inherited:
+            yield relation
 
 
 def _classify(
@@ -57,12 +70,11 @@ def _classify(
 ) -> str | None:
     """What kind of hard-coded reference: swapped, get_user_model, literal; None if fine."""
     written = relation.written.strip()
-    if relation.is_swappable_user and not _GET_USER_MODEL.search(written):
-        return None
     if _SETTING.search(written) or written.strip("'\"") == "self":
         return None
-    if _GET_USER_MODEL.search(written):
-        # even in the user app: the setting says the same without a registry lookup at import
+    if relation.is_swappable_user or _GET_USER_MODEL.search(written):
+        # get_user_model() or a name bound to it; even the user app gains nothing from the
+        # registry lookup at import time that settings.AUTH_USER_MODEL does not give
         return "get_user_model"
     if relation.target is None:
         return None

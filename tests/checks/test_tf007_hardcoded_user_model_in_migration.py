@@ -1,0 +1,182 @@
+"""TF007: a first-party migration hard-codes the user model (small graphs from the dataclasses)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tenantfix.checks import load_checks
+from tenantfix.graph.model import (
+    USER_MODEL_SETTING,
+    App,
+    AppList,
+    AppListEntry,
+    CreatedModel,
+    Dependency,
+    Location,
+    Migration,
+    ProjectGraph,
+    ProjectSettings,
+    Relation,
+    SettingValue,
+)
+
+PATH = "shop/migrations/0001_initial.py"
+SWAPPABLE = Dependency("users", "__first__", "AUTH_USER_MODEL")
+HARD = Dependency("users", "0001_initial")
+
+
+def run(graph):
+    return list(load_checks()["TF007"].run(graph))
+
+
+def app_list(name, *values):
+    return AppList(
+        name, tuple(AppListEntry(v, Location("proj/settings.py", 1)) for v in values), None
+    )
+
+
+def graph_with(
+    relation=None,
+    dependencies=(SWAPPABLE,),
+    *,
+    user_model="users.User",
+    app_label="shop",
+    local=True,
+    added=False,
+    shared=(),
+    tenant=("shop",),
+):
+    settings = ProjectSettings(
+        module="proj.settings",
+        path="proj/settings.py",
+        files=("proj/settings.py",),
+        shared_apps=app_list("SHARED_APPS", "django_tenants", "users", *shared),
+        tenant_apps=app_list("TENANT_APPS", *tenant),
+        auth_user_model=(
+            SettingValue(user_model, Location("proj/settings.py", 3)) if user_model else None
+        ),
+    )
+    relations = () if relation is None else (relation,)
+    migration = Migration(
+        app_label,
+        "0001_initial",
+        Location(f"{app_label}/migrations/0001_initial.py", 8),
+        dependencies=tuple(dependencies),
+        created_models=() if added else (CreatedModel("Order", None, relations),),
+        added_relations=tuple(("order", r) for r in relations) if added else (),
+    )
+    users = App("users", "users", migrations=(migration,) if app_label == "users" else ())
+    apps = [users]
+    if app_label != "users":
+        apps.append(App(app_label, app_label, local=local, migrations=(migration,)))
+    return ProjectGraph(root="/p", settings=settings, apps=tuple(apps))
+
+
+def rel(target, written, field="customer"):
+    return Relation("ForeignKey", field, target, written, Location(PATH, 20, 16))
+
+
+SETTING_REL = rel(USER_MODEL_SETTING, "settings.AUTH_USER_MODEL")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param(dict(relation=SETTING_REL), id="generated-by-makemigrations"),
+        pytest.param(
+            dict(relation=SETTING_REL, dependencies=(SWAPPABLE, HARD)), id="swappable-plus-hard"
+        ),
+        pytest.param(dict(relation=rel("shop.product", "'shop.product'")), id="other-model"),
+        pytest.param(
+            dict(relation=None, dependencies=(HARD,)), id="hard-dep-without-user-relation"
+        ),
+        pytest.param(
+            dict(relation=rel("auth.user", "'auth.user'"), dependencies=(), user_model=None),
+            id="default-user-model",
+        ),
+        pytest.param(
+            dict(relation=rel("users.user", "'users.user'"), dependencies=(HARD,), local=False),
+            id="installed-package",
+        ),
+        pytest.param(
+            dict(relation=rel("users.user", "'users.user'"), dependencies=(), app_label="users"),
+            id="user-app-own-migration",
+        ),
+    ],
+)
+def test_noop(kwargs):
+    assert run(graph_with(**kwargs)) == []
+
+
+@pytest.mark.parametrize("added", [False, True], ids=["create-model", "add-field"])
+def test_finds_swapped_auth_user(added):
+    relation = rel("auth.user", "'auth.user'")
+    dep = Dependency("auth", "0012_alter_user_first_name_max_length")
+    [diag] = run(graph_with(relation, (dep,), added=added))
+    assert (diag.code, diag.severity, diag.location) == ("TF007", "error", relation.location)
+    assert 'relation "auth_user" does not exist' in diag.why
+    assert diag.prediction is not None
+    assert (diag.prediction.step, diag.prediction.migration, diag.prediction.error) == (
+        "migrate_schemas --tenant",
+        "shop.0001_initial",
+        'relation "auth_user" does not exist',
+    )
+    [fix] = diag.fixes
+    assert (fix.kind, fix.name, fix.path, fix.args, fix.safety) == (
+        "codemod",
+        "use_swappable_user_in_migration",
+        PATH,
+        (("target", "auth.user"),),
+        "unsafe",
+    )
+
+
+def test_finds_swapped_auth_user_in_shared_app_predicts_shared_step():
+    diag = run(graph_with(rel("auth.user", "'auth.user'"), (), shared=("shop",), tenant=()))[0]
+    assert diag.prediction is not None
+    assert diag.prediction.step == "migrate_schemas --shared"
+
+
+def test_finds_configured_user_model_written_literally():
+    relation = rel("users.user", "'users.user'")
+    [diag] = run(graph_with(relation, (HARD,)))
+    assert (diag.severity, diag.prediction) == ("warning", None)
+    assert "'users.user'" in diag.message
+    [fix] = diag.fixes
+    assert (fix.args, fix.safety) == ((("target", "users.user"),), "safe")
+
+
+def test_finds_one_fix_per_file_for_several_fields():
+    graph = graph_with(rel("users.user", "'users.user'"), (HARD,))
+    migration = graph.apps[1].migrations[0]
+    second = rel("users.User", "'users.User'", field="approver")
+    migration2 = Migration(
+        "shop",
+        "0001_initial",
+        migration.location,
+        migration.dependencies,
+        created_models=(
+            CreatedModel("Order", None, (migration.created_models[0].relations[0], second)),
+        ),
+    )
+    graph = ProjectGraph(
+        "/p", graph.settings, (graph.apps[0], App("shop", "shop", migrations=(migration2,)))
+    )
+    found = run(graph)
+    assert len(found) == 2
+    assert {d.fixes for d in found} == {found[0].fixes}
+
+
+def test_finds_hard_dependency_instead_of_swappable():
+    [diag] = run(graph_with(SETTING_REL, (HARD, Dependency("shop", "0000_x"))))
+    assert diag.severity == "warning"
+    assert diag.location.line == 8
+    assert "('users', '0001_initial')" in diag.message
+    assert diag.fixes[0].args == (("target", "users.user"),)
+
+
+def test_finds_missing_dependency_on_user_model():
+    [diag] = run(graph_with(SETTING_REL, ()))
+    assert diag.severity == "error"
+    assert "Related model 'users.User' cannot be resolved" in diag.why
+    assert diag.fixes[0].args == (("target", "users.user"),)

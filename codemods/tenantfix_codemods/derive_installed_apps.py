@@ -10,7 +10,8 @@ Fix safety: unsafe in general: INSTALLED_APPS takes SHARED_APPS' order (template
 and management command precedence can change) and an app installed but in neither list stops
 being installed. The checks offer it as a safe fix only where it cannot change the set of apps
 (replacing an unordered ``set()`` union) or where INSTALLED_APPS is missing. Refused (SkipFile)
-for multi-type projects and when the two lists are not defined before INSTALLED_APPS.
+for multi-type projects and when the two lists are not defined before INSTALLED_APPS; with
+``create="no"`` also when the file has no INSTALLED_APPS assignment to replace.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ class DeriveInstalledApps(TenantCodemod):
         *,
         shared_name: str = "SHARED_APPS",
         tenant_name: str = "TENANT_APPS",
+        create: str = "yes",
     ) -> None:
         super().__init__(context)
+        self.create = create.lower() in {"1", "true", "yes"}
         self.shared = shared_name
         self.tenant = tenant_name
 
@@ -78,6 +81,8 @@ class DeriveInstalledApps(TenantCodemod):
             raise SkipFile(f"{missing} is not defined in this file; derive INSTALLED_APPS by hand")
         ready = max(shared_at, tenant_at)
         value = cst.parse_expression(self.expression())
+        if target is None and not self.create:
+            raise SkipFile("no INSTALLED_APPS assignment in this file to rewrite")
         if target is None:
             new_line = cst.SimpleStatementLine(
                 [cst.Assign([cst.AssignTarget(cst.Name("INSTALLED_APPS"))], value)],

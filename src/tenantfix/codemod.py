@@ -88,7 +88,9 @@ class CodemodResult:
     warnings: tuple[str, ...] = ()
 
 
-def run_codemod(name: str, code: str, args: Mapping[str, object], filename: str = "") -> CodemodResult:
+def run_codemod(
+    name: str, code: str, args: Mapping[str, object], filename: str = ""
+) -> CodemodResult:
     """Run a registered codemod on source text; never raises for a bad file."""
     cls = load_codemods().get(name)
     if cls is None:
@@ -104,7 +106,9 @@ def run_codemod(name: str, code: str, args: Mapping[str, object], filename: str 
             result.code, result.code != code, warnings=tuple(result.warning_messages)
         )
     if isinstance(result, TransformSkip):
-        return CodemodResult(code, False, skipped=result.skip_description or str(result.skip_reason))
+        return CodemodResult(
+            code, False, skipped=result.skip_description or str(result.skip_reason)
+        )
     if isinstance(result, TransformFailure):
         error = result.error
         where = ""

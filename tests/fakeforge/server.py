@@ -91,7 +91,7 @@ class FakeForge:
         return f"{self.url}/gitlab"
 
     def git_url(self, full_name: str) -> str:
-        return f"{self.url}/git/{full_name}.git"
+        return f"{self.url}/{full_name}.git"
 
     # ------------------------------------------------------------------ test knobs
     def fail(
@@ -112,11 +112,7 @@ class FakeForge:
 
     def writes(self) -> list[Recorded]:
         """Requests that change API state (git traffic excluded)."""
-        return [
-            r
-            for r in self.requests
-            if r.method in ("POST", "PATCH", "PUT", "DELETE") and not r.path.startswith("/git/")
-        ]
+        return [r for r in self.requests if r.method in ("POST", "PATCH", "PUT", "DELETE")]
 
     # ------------------------------------------------------------------ dispatch
     def _take_fault(self, method: str, path: str) -> _Fault | None:
@@ -136,7 +132,7 @@ class FakeForge:
             parsed: Any = json.loads(body) if body else None
         except ValueError:
             parsed = body.decode("utf-8", "replace")
-        if not parts.path.startswith("/git/"):
+        if not is_git_path(parts.path):
             with self._lock:
                 self.requests.append(Recorded(method, parts.path, query, parsed, headers))
         fault = self._take_fault(method, parts.path)
@@ -176,6 +172,11 @@ class FakeForge:
         return password == self.token
 
 
+def is_git_path(path: str) -> bool:
+    """Smart-HTTP git traffic: ``/<owner>/<name>.git/...`` (the APIs live under their prefix)."""
+    return ".git/" in path and not path.startswith(("/github/", "/gitlab/"))
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeForge
     protocol_version = "HTTP/1.1"
@@ -200,7 +201,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self) -> None:
         body = self._body()
         headers = {k.lower(): v for k, v in self.headers.items()}
-        if self.path.startswith("/git/"):
+        if is_git_path(urlsplit(self.path).path):
             self._git(headers, body)
             return
         response = self.owner.handle(self.command, self.path, headers, body)
@@ -226,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
             "PATH": "/usr/bin:/bin:/usr/local/bin",
             "GIT_PROJECT_ROOT": str(forge.git_root),
             "GIT_HTTP_EXPORT_ALL": "1",
-            "PATH_INFO": parts.path[len("/git") :],
+            "PATH_INFO": parts.path,
             "QUERY_STRING": parts.query,
             "REQUEST_METHOD": self.command,
             "CONTENT_TYPE": headers.get("content-type", ""),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from support_forge import REPO
+
 from tenantfix.errors import ExitCode
 from tenantfix.forge import ForgeError, ForgeOptions, PullRequestExists, forge_for_remote
 

@@ -1,0 +1,53 @@
+"""TF006 on fixture projects: pipeline before/ -> after/, and Django's own system check agrees."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from user_model_cases import FIXTURES, cases, copy_before, run_case
+
+CASES = cases("tf006_")
+
+
+def test_cases_exist():
+    assert "tf006_hardcoded_user_model_in_field__noop" in CASES
+    assert len(CASES) >= 5
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_fixture_case(name, tmp_path):
+    run_case(name, tmp_path)
+
+
+def manage_check(project):
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_prediction_is_what_django_prints_and_the_fix_passes_the_check(tmp_path):
+    """The swapped-out auth.User case, against a real `manage.py check` before and after."""
+    name = "tf006_hardcoded_user_model_in_field__auth_user"
+    analysis, project = run_case(name, tmp_path)
+    [diag] = analysis.diagnostics
+    assert diag.prediction is not None
+    error = diag.prediction.error.removeprefix("SystemCheckError: ")
+
+    before = manage_check(copy_before(name, tmp_path / "again"))
+    assert before.returncode == 1, before.stdout + before.stderr
+    assert error in before.stderr
+    assert "HINT: Update the relation to point at 'settings.AUTH_USER_MODEL'." in before.stderr
+
+    after = manage_check(project)  # run_case left the fixed tree there
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert (FIXTURES / name / "after").is_dir()

@@ -659,7 +659,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             apply = Command(
                 f"tenantfix apply --dry-run/{n}-missing", [exe, "apply", "--dry-run"], root, (0, 1)
             )
-            apply_why = probe(apply)
+            missing = f"{label(n - 1)}/migrations/0001_initial.py"
+            apply_why = probe(
+                apply, lambda proc: missing in proc.stdout and "Traceback" not in proc.stderr
+            )
             if apply_why is None:
                 cmds.append(apply)
         else:

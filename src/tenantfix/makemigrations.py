@@ -30,6 +30,37 @@ from django.db.migrations.writer import MigrationWriter
 
 collected = []
 
+
+def _scope_labels(labels):
+    # The apps whose models the new migrations can mention: the targets and, transitively,
+    # the apps their forward relations and parents point to.
+    from django.apps import apps
+    keep, todo = set(labels), list(labels)
+    while todo:
+        for model in apps.get_app_config(todo.pop()).get_models(include_auto_created=True):
+            related = [f.related_model for f in (*model._meta.local_fields, *model._meta.local_many_to_many)]
+            related += list(model._meta.parents)
+            for other in related:
+                if other is not None and not isinstance(other, str) and other._meta.app_label not in keep:
+                    keep.add(other._meta.app_label)
+                    todo.append(other._meta.app_label)
+    return keep
+
+
+def _scoped(base, keep):
+    from django.db.migrations.state import ProjectState
+
+    def scope(state):
+        models = {key: value for key, value in state.models.items() if key[0] in keep}
+        return ProjectState(models=models, real_apps=set(state.real_apps))
+
+    class ScopedAutodetector(base):
+        def __init__(self, from_state, to_state, questioner=None):
+            super().__init__(scope(from_state), scope(to_state), questioner)
+
+    return ScopedAutodetector
+
+
 class Command(makemigrations.Command):
     def write_migration_files(self, changes, update_previous_migration_paths=None):
         for app_label, migrations in changes.items():
@@ -41,6 +72,15 @@ class Command(makemigrations.Command):
                     # makemigrations creates the package with an empty __init__.py
                     collected.append({"app": app_label, "path": init, "content": ""})
                 collected.append({"app": app_label, "path": writer.path, "content": writer.as_string()})
+
+if labels and os.environ.get("TENANTFIX_SCOPED_AUTODETECTOR", "1") == "1":
+    # The autodetector compares every model of the project (quadratic in models); changes
+    # are then trimmed to the requested apps anyway, so compare only the apps they can touch.
+    keep = _scope_labels(labels)
+    if hasattr(makemigrations.Command, "autodetector"):  # Django >= 5.2
+        Command.autodetector = _scoped(makemigrations.Command.autodetector, keep)
+    else:
+        makemigrations.MigrationAutodetector = _scoped(makemigrations.MigrationAutodetector, keep)
 
 call_command(Command(), *labels, interactive=False, verbosity=0)
 with open(out_path, "w", encoding="utf-8") as fh:
@@ -54,9 +94,13 @@ def generate(
     settings_module: str,
     app_labels: Sequence[str],
     python: str | None = None,
+    scoped: bool = True,
 ) -> dict[str, bytes]:
     """New migration files for ``app_labels``: path relative to ``project_dir`` -> bytes.
 
+    ``scoped`` limits Django's autodetector to the requested apps and the apps their
+    relations reach, which yields the same files at a fraction of the cost on big projects
+    (``scoped=False`` is plain makemigrations; the tests compare both).
     A missing ``migrations/`` package is part of the result as the empty ``__init__.py``
     that makemigrations itself would create. Nothing is written under ``project_dir``.
     """
@@ -72,6 +116,7 @@ def generate(
                 filter(None, [str(project_dir), os.environ.get("PYTHONPATH")])
             ),
             "PYTHONDONTWRITEBYTECODE": "1",
+            "TENANTFIX_SCOPED_AUTODETECTOR": "1" if scoped else "0",
         }
         try:
             proc = subprocess.run(

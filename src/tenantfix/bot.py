@@ -26,7 +26,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from tenantfix import __version__
 from tenantfix.errors import ExitCode, TenantfixError
@@ -45,6 +45,9 @@ from tenantfix.forge.remote_url import parse_remote_url, redact_url
 from tenantfix.plan import Diagnostic
 from tenantfix.pr_body import Verification, fingerprint_from_body, render
 from tenantfix.vcs import BOT, BOT_EMAIL, Identity
+
+if TYPE_CHECKING:
+    from tenantfix.pipeline import Options
 
 TRAILER = "Tenantfix-Fingerprint"
 _TRAILER_RE = re.compile(rf"^{TRAILER}:\s*([0-9a-f]+)\s*$", re.MULTILINE)
@@ -530,4 +533,79 @@ def _close_stale(
         False,
         closed,
         tuple(messages),
+    )
+
+
+# ---------------------------------------------------------------------------- CLI glue
+_AUTHOR_RE = re.compile(r"^\s*(?P<name>[^<>]+?)\s*<(?P<email>[^<>@\s]+@[^<>\s]+)>\s*$")
+
+
+def parse_author(text: str) -> Identity:
+    """``"Name <email>"`` as given to ``--author`` (git's own syntax)."""
+    match = _AUTHOR_RE.match(text)
+    if not match:
+        raise TenantfixError(f"--author must look like 'Name <email>', not {text!r}", ExitCode.USAGE)
+    return Identity(match["name"], match["email"])
+
+
+def publish_project(
+    path: Path,
+    options: Options,
+    *,
+    branch: str,
+    remote: str = "origin",
+    base: str | None = None,
+    open_pr: bool = False,
+    provider: Provider | None = None,
+    api_url: str | None = None,
+    repository: str | None = None,
+    labels: Sequence[str] = ("tenantfix",),
+    draft: bool = False,
+    reviewers: Sequence[str] = (),
+    author: str | None = None,
+    force: bool = False,
+    verify: Callable[[Path, FixOutcome], Verification] | None = None,
+    forge_options: ForgeOptions | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> PublishResult:
+    """``apply --push/--open-pr``: run the pipeline on the remote base and publish the result.
+
+    ``options`` is a ``tenantfix.pipeline.Options``. The user's checkout is only used to find
+    the project and the remote: the fix is computed from the remote's base branch.
+    """
+    from tenantfix import vcs
+    from tenantfix.apply import _author, _require_fixed
+    from tenantfix.discover import find_manage_py
+    from tenantfix.pipeline import compute_fixes
+
+    project_dir = find_manage_py(path).parent
+    repo = vcs.open_repo(project_dir)
+    git_root = vcs.repo_root(repo)
+    rel = project_dir.resolve().relative_to(git_root.resolve()).as_posix()
+    prefix = "" if rel == "." else rel + "/"
+
+    def compute(checkout_project: Path) -> FixOutcome:
+        result = compute_fixes(checkout_project, options)
+        _require_fixed(result)
+        return result
+
+    return publish(
+        git_root,
+        compute=compute,
+        branch=branch,
+        project_prefix=prefix,
+        remote=remote,
+        base=base,
+        open_pr=open_pr,
+        provider=provider,
+        api_url=api_url,
+        repository=repository,
+        labels=labels,
+        draft=draft,
+        reviewers=reviewers,
+        author=parse_author(author) if author else _author(git_root),
+        force=force,
+        verify=verify,
+        forge_options=forge_options,
+        echo=echo,
     )

@@ -123,8 +123,8 @@ def _diagnostic(
         else:
             why = (
                 f"django-tenants requires {app!r} as the first entry of {name}; "
-                "INSTALLED_APPS is normally built from it, so an app before it shadows "
-                f"{app!r}'s `migrate` command and admin templates, and a missing entry gives "
+                "INSTALLED_APPS is normally built from it, so an app before it shadows the "
+                f"`migrate` command and admin templates of {app!r}, and a missing entry gives "
                 "`Unknown command: 'migrate_schemas'`."
             )
         summary = f"put {app!r} first in {name}"

@@ -199,11 +199,24 @@ class _DependencyEditor(cst.CSTTransformer):
                 if _dependency_app(element.value) == self.app_label:
                     elements[index] = element.with_changes(value=self.new_dep)
                     return updated_node.with_changes(elements=elements)
+        if not elements and isinstance(updated_node, cst.List):
+            return self._fill_empty(updated_node)
         return updated_node.with_changes(elements=[self._first(updated_node), *elements])
 
+    def _fill_empty(self, node: cst.List) -> cst.List:
+        lead = node.lbracket.whitespace_after
+        if not isinstance(lead, cst.ParenthesizedWhitespace):
+            return node.with_changes(elements=[cst.Element(self.new_dep)])
+        # `[\n    ]` as makemigrations writes it: one indented line with a trailing comma
+        indented = lead.with_changes(last_line=cst.SimpleWhitespace(lead.last_line.value + "    "))
+        return node.with_changes(
+            lbracket=node.lbracket.with_changes(whitespace_after=indented),
+            elements=[cst.Element(self.new_dep, comma=cst.Comma(whitespace_after=lead))],
+        )
+
     def _first(self, node: cst.List | cst.Tuple) -> cst.Element:
-        if not node.elements:
-            return cst.Element(self.new_dep)
+        if not node.elements:  # an empty tuple: `()`
+            return cst.Element(self.new_dep, comma=cst.Comma())
         # The new first element's comma leads to the old first element: reuse the layout
         # that led there from the opening bracket (newline + indent in a multi-line list).
         if isinstance(node, cst.List):

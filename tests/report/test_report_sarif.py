@@ -3,9 +3,12 @@ SCHEMA_SOURCE.md), plus the parts GitHub code scanning relies on."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,3 +173,45 @@ def test_outside_git_uses_project_root(validator, tmp_path: Path) -> None:
     assert not list(validator.iter_errors(log))
     loc = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert loc == {"uri": "accreditation_portal/settings.py", "uriBaseId": "%SRCROOT%"}
+
+
+WRITEUP = Path(__file__).resolve().parents[1] / "fixtures" / "writeup_project"
+
+
+def test_check_on_writeup_project_emits_valid_sarif_with_fixes(validator, tmp_path: Path) -> None:
+    project = tmp_path / "writeup"
+    shutil.copytree(WRITEUP, project)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tenantfix", "check", "--format", "sarif"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    log = json.loads(proc.stdout)
+    errors = [e.message for e in validator.iter_errors(log)]
+    assert not errors
+    results = {r["ruleId"]: r for r in log["runs"][0]["results"]}
+    assert {"TF001", "TF005"} <= set(results)
+    tf001 = results["TF001"]
+    assert 'relation "users_user" does not exist' in tf001["message"]["text"]
+    (fix,) = tf001["fixes"]
+    (change,) = fix["artifactChanges"]
+    path = project / change["artifactLocation"]["uri"]
+    text = path.read_text()
+    for rep in sorted(change["replacements"], key=lambda r: -r["deletedRegion"]["charOffset"]):
+        start = rep["deletedRegion"]["charOffset"]
+        end = start + rep["deletedRegion"]["charLength"]
+        text = text[:start] + rep.get("insertedContent", {}).get("text", "") + text[end:]
+    lists = {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in ast.parse(text).body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in {"SHARED_APPS", "TENANT_APPS"}
+    }
+    assert "users" in lists["SHARED_APPS"]
+    # TF005's fix is a makemigrations run: no replacement text, so no SARIF fix
+    assert "fixes" not in results["TF005"]
+    assert results["TF005"]["properties"]["fixes"][0]["kind"] == "makemigrations"

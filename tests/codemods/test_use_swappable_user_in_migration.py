@@ -333,3 +333,37 @@ def test_bad_target_and_unbound_migrations_are_skipped():
     result = transform(source)
     assert result.skipped is not None and "migrations" in result.skipped
     assert result.code == textwrap.dedent(source)
+
+
+def test_empty_multiline_dependencies_get_makemigrations_layout():
+    check_transformed(
+        """\
+        from django.conf import settings
+        from django.db import migrations, models
+
+
+        class Migration(migrations.Migration):
+
+            dependencies = [
+            ]
+
+            operations = [
+                migrations.AddField(model_name='order', name='customer', field=models.ForeignKey(on_delete=models.CASCADE, to=settings.AUTH_USER_MODEL)),
+            ]
+        """,
+        """\
+        from django.conf import settings
+        from django.db import migrations, models
+
+
+        class Migration(migrations.Migration):
+
+            dependencies = [
+                migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+            ]
+
+            operations = [
+                migrations.AddField(model_name='order', name='customer', field=models.ForeignKey(on_delete=models.CASCADE, to=settings.AUTH_USER_MODEL)),
+            ]
+        """,
+    )

@@ -20,7 +20,13 @@ from tenantfix.graph.model import (
     Migration,
     Relation,
 )
-from tenantfix.graph.read_models import RELATION_KINDS, ImportMap, TargetResolver, relation_of
+from tenantfix.graph.read_models import (
+    RELATION_KINDS,
+    ImportMap,
+    SourceText,
+    TargetResolver,
+    relation_of,
+)
 
 _CREATE_MODEL_ARGS = ("name", "fields", "options", "bases", "managers")
 _FIELD_OP_ARGS = ("model_name", "name", "field")
@@ -51,8 +57,8 @@ def read_migration(
     names, so a swappable dependency points at the right app.
     """
     try:
-        source = path.read_text(encoding="utf-8")
-        tree = ast.parse(source, filename=str(path))
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text, filename=str(path))
     except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
     cls = next(
@@ -60,6 +66,7 @@ def read_migration(
     )
     if cls is None:
         return None
+    source = SourceText(text)
     imports = ImportMap.of(tree, f"{app_module}.migrations.{path.stem}", False)
     name = path.stem
     deps: list[Dependency] = []
@@ -187,7 +194,7 @@ def _dependencies(node: ast.expr, swappable_labels: Mapping[str, str]) -> list[D
 def _create_model(
     args: dict[str, ast.expr],
     rel: str,
-    source: str,
+    source: SourceText,
     imports: ImportMap,
     resolver: TargetResolver,
 ) -> CreatedModel | None:

@@ -177,6 +177,6 @@ def test_finds_hard_dependency_instead_of_swappable():
 
 def test_finds_missing_dependency_on_user_model():
     [diag] = run(graph_with(SETTING_REL, ()))
-    assert diag.severity == "error"
-    assert "Related model 'users.User' cannot be resolved" in diag.why
+    assert diag.severity == "warning"
+    assert "ValueError: Related model 'users.user' cannot be resolved" in diag.why
     assert diag.fixes[0].args == (("target", "users.user"),)

@@ -5,8 +5,10 @@ AUTH_USER_MODEL names a custom user model, a relation with ``to='auth.user'`` (t
 model: an error) or ``to='users.user'`` (the configured model written literally: a warning), and
 a migration whose relations use ``settings.AUTH_USER_MODEL`` without
 ``migrations.swappable_dependency(settings.AUTH_USER_MODEL)`` among its dependencies (a hard
-``('users', '0001_initial')`` instead, or nothing at all). Installed packages are never reported
-or edited: their migrations are not ours to change.
+``('users', '0001_initial')`` instead, or nothing at all: warnings; with nothing, Django may plan
+it before the user table and stop with ``ValueError: Related model 'users.user' cannot be
+resolved``). Installed packages are never reported or edited: their migrations are not ours to
+change.
 
 Why: AUTH_USER_MODEL swaps out ``auth.User``, so its ``auth_user`` table is never created and a
 migration that points at it fails on every fresh schema (each new tenant) with ``relation
@@ -100,11 +102,13 @@ def _check_migration(
             "migrations"
         )
         why = (
-            f"Nothing orders this migration after the one that creates {user_model!r}, so Django "
-            f"may run it first and stop with `ValueError: Related model '{user_model}' cannot be "
-            "resolved`. makemigrations adds migrations.swappable_dependency(settings.AUTH_USER_MODEL)."
+            f"Nothing orders this migration after the one that creates {user_model!r}: it works "
+            "only while Django's migration plan happens to put the user app first; where the "
+            "plan runs it earlier, Django stops with `ValueError: Related model "
+            f"'{user_key}' cannot be resolved`. makemigrations adds "
+            "migrations.swappable_dependency(settings.AUTH_USER_MODEL)."
         )
-        severity = "error"
+        severity = "warning"
     yield Diagnostic(
         code=check.code,
         message=message,

@@ -19,6 +19,7 @@ from tenantfix.graph.model import (
     ProjectGraph,
     ProjectSettings,
 )
+from tenantfix.graph.probe import ProbeResult
 from tenantfix.graph.read_migrations import migration_files, read_migration
 from tenantfix.graph.read_models import (
     TargetResolver,
@@ -47,25 +48,36 @@ def app_entries(settings: ProjectSettings) -> tuple[AppListEntry, ...]:
 
 
 def build_graph(
-    root: Path, settings: ProjectSettings, *, python: str | None = None
+    root: Path,
+    settings: ProjectSettings,
+    *,
+    python: str | None = None,
+    probe: ProbeResult | None = None,
 ) -> ProjectGraph:
     """Locate and read every app the settings install; the input of checks and simulation.
 
     ``python`` is the project's interpreter, whose ``sys.path`` holds the installed packages
-    (default: the interpreter running tenantfix).
+    (default: the interpreter running tenantfix). With ``probe`` (see
+    :func:`tenantfix.graph.probe.probe`) the app registry is Django's own and
+    ``ProjectGraph.source`` is ``"probe"``; models and migrations are read statically either way.
     """
     root = root.resolve()
-    locator = Locator(root, interpreter_sys_path(python))
     located: list[LocatedApp] = []
     unresolved: list[AppListEntry] = []
-    labels: set[str] = set()
-    for entry in app_entries(settings):
-        app = locator.locate(entry.value)
-        if app is None:
-            unresolved.append(entry)
-        elif app.label not in labels:  # Django refuses duplicate labels; keep the first
-            labels.add(app.label)
-            located.append(app)
+    if probe is not None:
+        located = _from_probe(root, probe)
+        known = {v for a in located for v in (a.name, a.config_path) if v}
+        unresolved = [e for e in app_entries(settings) if e.value not in known]
+    else:
+        locator = Locator(root, interpreter_sys_path(python))
+        labels: set[str] = set()
+        for entry in app_entries(settings):
+            app = locator.locate(entry.value)
+            if app is None:
+                unresolved.append(entry)
+            elif app.label not in labels:  # Django refuses duplicate labels; keep the first
+                labels.add(app.label)
+                located.append(app)
 
     module_labels = {a.name: a.label for a in located}
     user_label = settings.user_model.partition(".")[0]
@@ -138,8 +150,21 @@ def build_graph(
         settings=settings,
         apps=tuple(apps),
         unresolved_apps=tuple(unresolved),
-        source="static",
+        source="static" if probe is None else "probe",
     )
+
+
+def _from_probe(root: Path, probe: ProbeResult) -> list[LocatedApp]:
+    located: list[LocatedApp] = []
+    for app in probe.apps:
+        directory = Path(app.path)
+        try:
+            directory.resolve().relative_to(root)
+            local = True
+        except ValueError:
+            local = False
+        located.append(LocatedApp(app.name, app.name, app.label, app.config_path, directory, local))
+    return located
 
 
 def _model_files(directory: Path, module: str) -> Iterator[tuple[Path, str]]:

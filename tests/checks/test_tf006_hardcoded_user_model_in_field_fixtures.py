@@ -22,11 +22,13 @@ def test_fixture_case(name, tmp_path):
     run_case(name, tmp_path)
 
 
-def manage_check(project):
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+def manage(project, *args):
+    # DB_PORT=1: nothing listens there, so this also shows the system checks stop the command
+    # before it ever connects
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "DB_HOST": "127.0.0.1", "DB_PORT": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", *args],
         cwd=project,
         env=env,
         capture_output=True,
@@ -36,18 +38,20 @@ def manage_check(project):
 
 
 def test_prediction_is_what_django_prints_and_the_fix_passes_the_check(tmp_path):
-    """The swapped-out auth.User case, against a real `manage.py check` before and after."""
+    """The swapped-out auth.User case: the predicted step fails with the predicted text."""
     name = "tf006_hardcoded_user_model_in_field__auth_user"
     analysis, project = run_case(name, tmp_path)
     [diag] = analysis.diagnostics
     assert diag.prediction is not None
     error = diag.prediction.error.removeprefix("SystemCheckError: ")
 
-    before = manage_check(copy_before(name, tmp_path / "again"))
+    assert diag.prediction.step == "migrate_schemas --shared"
+    before = manage(copy_before(name, tmp_path / "again"), "migrate_schemas", "--shared")
     assert before.returncode == 1, before.stdout + before.stderr
+    assert "SystemCheckError: System check identified some issues:" in before.stderr
     assert error in before.stderr
     assert "HINT: Update the relation to point at 'settings.AUTH_USER_MODEL'." in before.stderr
 
-    after = manage_check(project)  # run_case left the fixed tree there
+    after = manage(project, "check")  # run_case left the fixed tree there
     assert after.returncode == 0, after.stdout + after.stderr
     assert (FIXTURES / name / "after").is_dir()

@@ -102,6 +102,10 @@ SETTING_REL = rel(USER_MODEL_SETTING, "settings.AUTH_USER_MODEL")
             dict(relation=rel("users.user", "'users.user'"), dependencies=(), app_label="users"),
             id="user-app-own-migration",
         ),
+        pytest.param(
+            dict(relation=SETTING_REL, dependencies=(), app_label="users"),
+            id="user-app-own-migration-without-swappable-dependency",
+        ),
     ],
 )
 def test_noop(kwargs):
@@ -180,3 +184,10 @@ def test_finds_missing_dependency_on_user_model():
     assert diag.severity == "warning"
     assert "ValueError: Related model 'users.user' cannot be resolved" in diag.why
     assert diag.fixes[0].args == (("target", "users.user"),)
+
+
+def test_finds_swapped_auth_user_in_the_user_apps_own_migration():
+    relation = rel("auth.user", "'auth.user'")
+    [diag] = run(graph_with(relation, (), app_label="users"))
+    assert diag.severity == "error"
+    assert diag.prediction is not None and diag.prediction.migration == "users.0001_initial"

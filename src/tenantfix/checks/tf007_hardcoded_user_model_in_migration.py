@@ -1,8 +1,8 @@
 """A first-party migration hard-codes the user model instead of settings.AUTH_USER_MODEL.
 
-What it finds: in a migration of a first-party app other than the user app itself, while
-AUTH_USER_MODEL names a custom user model, a relation with ``to='auth.user'`` (the swapped-out
-model: an error) or ``to='users.user'`` (the configured model written literally: a warning), and
+What it finds: in a migration of a first-party app, while AUTH_USER_MODEL names a custom user
+model, a relation with ``to='auth.user'`` (the swapped-out model: an error) or, outside the user
+app itself, ``to='users.user'`` (the configured model written literally: a warning), and
 a migration whose relations use ``settings.AUTH_USER_MODEL`` without
 ``migrations.swappable_dependency(settings.AUTH_USER_MODEL)`` among its dependencies (a hard
 ``('users', '0001_initial')`` instead, or nothing at all: warnings; with nothing, Django may plan
@@ -44,9 +44,8 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
     user_key = graph.resolve_model(user_model)
     if user_key == DEFAULT_USER:
         return
-    user_label = user_key.partition(".")[0]
     for app in graph.apps:
-        if not app.local or app.label == user_label:
+        if not app.local:
             continue
         for migration in app.migrations:
             yield from _check_migration(graph, app, migration, user_model, user_key)
@@ -63,6 +62,7 @@ def _check_migration(
     graph: ProjectGraph, app: App, migration: Migration, user_model: str, user_key: str
 ) -> Iterator[Diagnostic]:
     user_label = user_key.partition(".")[0]
+    own_app = app.label == user_label  # its own model: a plain in-app reference is right
     name = f"{app.label}.{migration.name}"
     uses_setting = False
     hard_coded = False
@@ -71,12 +71,12 @@ def _check_migration(
             uses_setting = True
             continue
         target = graph.resolve_model(relation.target) if relation.target else None
-        if target not in (DEFAULT_USER, user_key):
+        if target != DEFAULT_USER and (target != user_key or own_app):
             continue
         hard_coded = True
         field = f"{model_name}.{relation.field_name}"
         yield _hard_coded(graph, app, migration, relation, field, target, user_model, name)
-    if hard_coded or not uses_setting:
+    if hard_coded or not uses_setting or own_app:
         return
     if any(dep.swappable == SETTING for dep in migration.dependencies):
         return

@@ -439,3 +439,15 @@ def test_push_over_http_needs_the_token(served, fake_forge, monkeypatch):
     assert info.value.exit_code == ExitCode.REMOTE
     assert "cannot read" in info.value.message
     assert remote_sha(bare, f"refs/heads/{BRANCH}") is None
+
+
+def test_a_pr_closed_by_a_human_is_not_reopened(served, fake_forge):
+    provider, work, _bare, api = served
+    first = run(work, open_pr=True, provider=provider, api_url=api)
+    pr = pulls_of(fake_forge, provider)[0]
+    pr["state"] = "closed"  # a reviewer declined it
+    again = run(work, open_pr=True, provider=provider, api_url=api)
+    assert again.action == "declined"
+    assert len(pulls_of(fake_forge, provider)) == 1
+    assert any("not reopening" in m for m in again.messages)
+    assert again.fingerprint == first.fingerprint

@@ -53,7 +53,9 @@ TRAILER = "Tenantfix-Fingerprint"
 _TRAILER_RE = re.compile(rf"^{TRAILER}:\s*([0-9a-f]+)\s*$", re.MULTILINE)
 _PRIVATE_REF = "refs/tenantfix/remote"
 
-Action = Literal["created", "updated", "up-to-date", "pushed", "closed", "nothing-to-do"]
+Action = Literal[
+    "created", "updated", "up-to-date", "pushed", "closed", "nothing-to-do", "declined"
+]
 
 
 class FixOutcome(Protocol):
@@ -297,9 +299,7 @@ def publish(
         fp = fingerprint(findings, base_sha)
 
         if not changes:
-            return _close_stale(
-                forge, branch, base, base_sha, foreign, say, messages, remote_tip is not None
-            )
+            return _close_stale(forge, branch, base, base_sha, foreign, say, messages)
         if foreign and not force:
             listing = ", ".join(c.sha[:12] for c in foreign[:5])
             raise TenantfixError(
@@ -400,7 +400,12 @@ def publish(
         )
     except ForgeError as exc:
         raise _remote_error(exc.message, branch, commit_sha) from None
-    if action == "up-to-date":
+    if action == "declined":
+        say(
+            f"{pr.url} with this exact fix was closed without merging; not reopening it. "
+            "It comes back when the base branch or the findings change."
+        )
+    elif action == "up-to-date":
         say(f"Up to date: {pr.url} already fixes {base}@{base_sha[:12]}; nothing pushed or edited.")
     else:
         say(f"Pull request {action}: {pr.url}")
@@ -474,6 +479,14 @@ def _sync_pull_request(
         if not pushed and fingerprint_from_body(pr.body) == fp and pr.base == base:
             return "up-to-date", pr
         return "updated", forge.update_pull_request(pr.number, title=title, body=body, base=base)
+    declined = [
+        p
+        for p in forge.find_pull_requests(branch, state="all")
+        if p.state == "closed" and fingerprint_from_body(p.body) == fp
+    ]
+    if declined:
+        # a human closed this very fix without merging it: do not open it again
+        return "declined", declined[0]
     try:
         pr = forge.create_pull_request(head=branch, base=base, title=title, body=body, draft=draft)
     except PullRequestExists:
@@ -497,7 +510,6 @@ def _close_stale(
     foreign: Sequence[_CommitInfo],
     say: Callable[[str], None],
     messages: list[str],
-    branch_exists: bool,
 ) -> PublishResult:
     closed: PullRequest | None = None
     if forge is not None:
@@ -544,7 +556,9 @@ def parse_author(text: str) -> Identity:
     """``"Name <email>"`` as given to ``--author`` (git's own syntax)."""
     match = _AUTHOR_RE.match(text)
     if not match:
-        raise TenantfixError(f"--author must look like 'Name <email>', not {text!r}", ExitCode.USAGE)
+        raise TenantfixError(
+            f"--author must look like 'Name <email>', not {text!r}", ExitCode.USAGE
+        )
     return Identity(match["name"], match["email"])
 
 

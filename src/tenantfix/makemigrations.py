@@ -32,26 +32,46 @@ collected = []
 
 
 def _scope_labels(labels):
-    # The apps whose models the new migrations can mention: the targets and, transitively,
-    # the apps their forward relations and parents point to.
+    # The targets, the apps their forward relations point to, and every parent (MTI) chain.
     from django.apps import apps
-    keep, todo = set(labels), list(labels)
-    while todo:
-        for model in apps.get_app_config(todo.pop()).get_models(include_auto_created=True):
-            related = [f.related_model for f in (*model._meta.local_fields, *model._meta.local_many_to_many)]
-            related += list(model._meta.parents)
-            for other in related:
-                if other is not None and not isinstance(other, str) and other._meta.app_label not in keep:
+    keep = set(labels)
+    parents = []
+    for label in labels:
+        for model in apps.get_app_config(label).get_models(include_auto_created=True):
+            fields = (*model._meta.local_fields, *model._meta.local_many_to_many)
+            for other in [f.related_model for f in fields] + list(model._meta.parents):
+                if other is not None and not isinstance(other, str):
                     keep.add(other._meta.app_label)
-                    todo.append(other._meta.app_label)
+                    parents.extend(other._meta.get_parent_list())
+    keep.update(parent._meta.app_label for parent in parents)
     return keep
 
 
-def _scoped(base, keep):
+def _target_app(field):
+    remote = getattr(field, "remote_field", None)
+    if remote is None:
+        return None
+    model = remote.model
+    return model.split(".")[0] if isinstance(model, str) else model._meta.app_label
+
+
+def _scoped(base, targets, keep):
     from django.db.migrations.state import ProjectState
 
     def scope(state):
-        models = {key: value for key, value in state.models.items() if key[0] in keep}
+        # Models of the related apps keep only fields that stay inside the scope: they are
+        # needed as relation targets, and are stripped alike in both states, so they yield
+        # no operations (which would be trimmed away anyway).
+        models = {}
+        for key, model_state in state.models.items():
+            if key[0] not in keep:
+                continue
+            if key[0] not in targets:
+                model_state = model_state.clone()
+                for name, field in list(model_state.fields.items()):
+                    if _target_app(field) not in (None, *keep):
+                        del model_state.fields[name]
+            models[key] = model_state
         return ProjectState(models=models, real_apps=set(state.real_apps))
 
     class ScopedAutodetector(base):
@@ -78,9 +98,9 @@ if labels and os.environ.get("TENANTFIX_SCOPED_AUTODETECTOR", "1") == "1":
     # are then trimmed to the requested apps anyway, so compare only the apps they can touch.
     keep = _scope_labels(labels)
     if hasattr(makemigrations.Command, "autodetector"):  # Django >= 5.2
-        Command.autodetector = _scoped(makemigrations.Command.autodetector, keep)
+        Command.autodetector = _scoped(makemigrations.Command.autodetector, set(labels), keep)
     else:
-        makemigrations.MigrationAutodetector = _scoped(makemigrations.MigrationAutodetector, keep)
+        makemigrations.MigrationAutodetector = _scoped(makemigrations.MigrationAutodetector, set(labels), keep)
 
 call_command(Command(), *labels, interactive=False, verbosity=0)
 with open(out_path, "w", encoding="utf-8") as fh:

@@ -179,8 +179,50 @@ def test_multi_type_tenants(tmp_path):
 
 
 def test_manage_py_discovery_errors(tmp_path):
-    with pytest.raises(SettingsError, match="no manage.py"):
+    with pytest.raises(SettingsError, match=r"no manage\.py"):
         discover(tmp_path)
     (tmp_path / "manage.py").write_text("print('no settings default here')\n")
     with pytest.raises(SettingsError, match="--settings"):
         discover(tmp_path)
+
+
+def test_multi_type_installed_apps_loop_from_the_django_tenants_docs(tmp_path):
+    root = write_project(
+        tmp_path,
+        """
+        HAS_MULTI_TYPE_TENANTS = True
+        MULTI_TYPE_DATABASE_FIELD = "type"
+        TENANT_TYPES = {
+            "public": {"APPS": ["django_tenants", "customers", "django.contrib.auth"]},
+            "shop": {"APPS": ["django.contrib.auth", "users", "shop"]},
+        }
+        INSTALLED_APPS = []
+        for schema in TENANT_TYPES:
+            INSTALLED_APPS += [app for app in TENANT_TYPES[schema]["APPS"] if app not in INSTALLED_APPS]
+        """,
+    )
+    s = resolve_settings(discover(root))
+    assert s.installed_apps.values == ("django_tenants", "customers", "django.contrib.auth", "users", "shop")
+    assert s.installed_apps.derived
+
+
+def test_loop_over_a_runtime_value_is_reported(tmp_path):
+    root = write_project(
+        tmp_path,
+        """
+        import os
+        SHARED_APPS = ["django_tenants"]
+        TENANT_APPS = []
+        for name in os.environ["EXTRA"].split(","):
+            TENANT_APPS.append(name)
+        """,
+    )
+    with pytest.raises(SettingsError, match="for"):
+        resolve_settings(discover(root))
+
+
+def test_assigned_at_points_at_the_statement_that_binds_the_list():
+    s = resolve("settings_package")
+    assert s.installed_apps.assigned_at.path == "config/settings/dev.py"
+    assert s.installed_apps.assigned_at.line == 8
+    assert s.shared_apps.assigned_at.path == "config/settings/base.py"

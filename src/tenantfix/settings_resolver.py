@@ -44,6 +44,7 @@ class Seq:
     location: Location
     origin: Location | None  # the literal that first built this sequence
     origin_name: str | None = None  # the variable that literal was assigned to
+    assigned_at: Location | None = None  # the statement that last bound the name
     derived: bool = False
     ordered: bool = True
 
@@ -167,6 +168,8 @@ class _Resolver:
                 why = f"an `if` at {loc} whose condition is only known at run time"
                 self.exec_body(module, stmt.body, why)
                 self.exec_body(module, stmt.orelse, why)
+        elif isinstance(stmt, ast.For) and isinstance(stmt.target, ast.Name) and not stmt.orelse:
+            self.exec_for(module, stmt, loc)
         elif isinstance(stmt, ast.Try):
             # settings commonly do `try: from .local import * except ImportError: pass`
             self.exec_body(module, stmt.body)
@@ -177,6 +180,22 @@ class _Resolver:
         else:
             for name in _assigned_names(stmt):
                 ns[name] = Unknown(f"{name} is set by a statement tenantfix cannot follow", loc)
+
+    def exec_for(self, module: _Module, stmt: ast.For, loc: Location) -> None:
+        """Unroll a loop over a known list or dict (django-tenants' multi-type idiom:
+        ``for schema in TENANT_TYPES: INSTALLED_APPS += [...]``)."""
+        assert isinstance(stmt.target, ast.Name)
+        iterable = self.eval(module, stmt.iter)
+        if isinstance(iterable, Mapping_):
+            items: list[Value] = [Str(key, loc) for key, _ in iterable.items]
+        elif isinstance(iterable, Seq):
+            items = list(iterable.items)
+        else:
+            self.exec_body(module, stmt.body, f"a `for` loop at {loc} over a value only known at run time")
+            return
+        for item in items:
+            module.namespace[stmt.target.id] = item
+            self.exec_body(module, stmt.body)
 
     def exec_import_from(self, module: _Module, stmt: ast.ImportFrom) -> None:
         ns = module.namespace
@@ -241,6 +260,8 @@ class _Resolver:
                 and value.origin_name is None
             ):
                 value = replace(value, origin_name=target.id)
+            if isinstance(value, Seq):
+                value = replace(value, assigned_at=loc)
             module.namespace[target.id] = value
         elif isinstance(target, ast.Tuple | ast.List):
             for name in _names_in(target):
@@ -299,10 +320,11 @@ class _Resolver:
                 )
         if isinstance(node, ast.ListComp):
             return self.eval_comprehension(module, node, loc)
-        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        if isinstance(node, ast.Subscript):
             base = self.eval(module, node.value)
-            if isinstance(base, Mapping_) and isinstance(node.slice.value, str):
-                got = base.get(node.slice.value)
+            key = self.eval(module, node.slice)
+            if isinstance(base, Mapping_) and isinstance(key, Str):
+                got = base.get(key.value)
                 if got is not None:
                     return got
         return Unknown(f"`{ast.unparse(node)}` is only known at run time", loc)
@@ -354,7 +376,7 @@ def _concat(left: Value, right: Value, loc: Location, *, keep_origin: bool = Fal
     ordered = left.ordered and right.ordered
     items = (*left.items, *right.items)
     if keep_origin:  # `X += [...]`, `X.extend(...)`: additions still belong in X's literal
-        return replace(left, items=items, ordered=ordered)
+        return replace(left, items=items, ordered=ordered, derived=left.derived or right.derived)
     # `A + B` builds a new list; edits go to the first operand that is a literal of its own.
     first = next((s for s in (left, right) if not s.derived and s.origin), None)
     return Seq(
@@ -416,6 +438,7 @@ def _app_list(name: str, value: Value, key_path: tuple[str, ...] = ()) -> AppLis
         entries=tuple(entries),
         origin=value.origin,
         origin_name=value.origin_name,
+        assigned_at=value.assigned_at,
         key_path=key_path,
         derived=value.derived,
         ordered=value.ordered,

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 from tenantfix.checks import Check
 from tenantfix.checks._app_list_fixes import app_key, label, settings_location
-from tenantfix.graph.model import AppList, AppListEntry, ProjectGraph
+from tenantfix.graph.model import AppList, AppListEntry, ProjectGraph, ProjectSettings
 from tenantfix.plan import Diagnostic, Fix
 
 check = Check(__name__)
@@ -119,7 +119,7 @@ def _not_installed(graph: ProjectGraph, entry: AppListEntry, app_list: AppList) 
             Fix(
                 kind="codemod",
                 name="derive_installed_apps",
-                path=settings.path,
+                path=_installed_assignment(settings),
                 args=(("create", "no"),),
                 safety="unsafe",
                 description=(
@@ -180,3 +180,11 @@ def _no_installed_apps(graph: ProjectGraph) -> Diagnostic:
         ),
         fixes=fixes,
     )
+
+
+def _installed_assignment(settings: ProjectSettings) -> str:
+    """The file whose INSTALLED_APPS statement the derived list replaces."""
+    installed = settings.installed_apps
+    if installed is not None and installed.assigned_at is not None:
+        return installed.assigned_at.path
+    return settings.path

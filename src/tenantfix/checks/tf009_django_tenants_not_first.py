@@ -164,11 +164,7 @@ def _derive_fix(graph: ProjectGraph, installed: AppList) -> tuple[Fix, ...]:
     union = set(settings.shared_apps.values) | set(settings.tenant_apps.values)
     if set(installed.values) != union:
         return ()
-    path = (
-        installed.origin.path
-        if installed.origin is not None and installed.origin_name == "INSTALLED_APPS"
-        else settings.path
-    )
+    path = installed.assigned_at.path if installed.assigned_at is not None else settings.path
     return (
         Fix(
             kind="codemod",

@@ -48,6 +48,7 @@ class AppList:
     derived: bool = False  # built from other lists (INSTALLED_APPS = SHARED_APPS + ...)
     ordered: bool = True  # False when built through a set(): Django sees an arbitrary order
     origin_name: str | None = None  # the variable assigned at ``origin`` (may differ from name)
+    assigned_at: Location | None = None  # the statement that last bound the list's name
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -227,15 +228,17 @@ class ProjectGraph:
     unresolved_apps: tuple[AppListEntry, ...] = ()  # list entries we could not locate
     source: str = "static"  # "static" or "probe" (the project's interpreter was asked)
     _by_label: dict[str, App] = field(default_factory=dict, compare=False, repr=False)
+    _by_value: dict[str, App] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_label.update({a.label: a for a in self.apps})
+        self._by_value.update({v: a for a in reversed(self.apps) for v in a.list_values()})
 
     def app(self, label: str) -> App | None:
         return self._by_label.get(label)
 
     def app_for_entry(self, value: str) -> App | None:
-        return next((a for a in self.apps if value in a.list_values()), None)
+        return self._by_value.get(value)
 
     def app_for_model(self, model_ref: str) -> App | None:
         label = model_ref.partition(".")[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 import typer
 
@@ -61,6 +61,67 @@ def apply(
     ] = False,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
+    push: Annotated[
+        bool,
+        typer.Option(
+            "--push", help="Push the fix branch to --remote (force-with-lease, only that branch)."
+        ),
+    ] = False,
+    remote: Annotated[str, typer.Option("--remote", help="Git remote to push to.")] = "origin",
+    open_pr: Annotated[
+        bool,
+        typer.Option(
+            "--open-pr",
+            help="Open or update a pull/merge request (implies --push). Token from GITHUB_TOKEN / GITLAB_TOKEN.",
+        ),
+    ] = False,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Base branch [default: the remote's default branch]."),
+    ] = None,
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", help="github or gitlab [default: from the remote URL]."),
+    ] = None,
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            "--api-url",
+            help="API root for GitHub Enterprise (https://host/api/v3) or self-hosted GitLab (https://host).",
+        ),
+    ] = None,
+    repository: Annotated[
+        str | None,
+        typer.Option(
+            "--repository", help="owner/name on the forge [default: from the remote URL]."
+        ),
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label", help="Label for a new pull request (repeatable) [default: tenantfix]."
+        ),
+    ] = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Open the pull request as a draft.")
+    ] = False,
+    reviewer: Annotated[
+        list[str] | None,
+        typer.Option("--reviewer", help="Request a review (repeatable; org/team on GitHub)."),
+    ] = None,
+    author: Annotated[
+        str | None,
+        typer.Option(
+            "--author",
+            help="Commit author 'Name <email>' [default: git user, else tenantfix[bot]].",
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Overwrite the fix branch even if someone else pushed commits to it."
+        ),
+    ] = False,
 ) -> None:
     """Rewrite settings, models and migrations, generate missing migrations, commit on a branch.
 
@@ -75,6 +136,12 @@ def apply(
 
     if dry_run and no_commit:
         err("tenantfix: error: --dry-run and --no-commit exclude each other")
+        raise typer.Exit(int(ExitCode.USAGE))
+    if (push or open_pr) and (dry_run or no_commit):
+        err("tenantfix: error: --push/--open-pr exclude --dry-run and --no-commit")
+        raise typer.Exit(int(ExitCode.USAGE))
+    if provider not in (None, "github", "gitlab"):
+        err("tenantfix: error: --provider must be github or gitlab")
         raise typer.Exit(int(ExitCode.USAGE))
     with handle_errors(settings_exit=ExitCode.REFUSED):
         config = load_config(path).merged(
@@ -94,6 +161,27 @@ def apply(
             keep_in_tenant_apps=keep_in_tenant_apps,
             keep_apps=config.keep_in_tenant_apps,
         )
+        if push or open_pr:
+            from tenantfix.bot import publish_project
+
+            publish_project(
+                path,
+                options,
+                branch=config.branch or DEFAULT_BRANCH,
+                remote=remote,
+                base=base,
+                open_pr=open_pr,
+                provider=cast("Literal['github', 'gitlab'] | None", provider),
+                api_url=api_url,
+                repository=repository,
+                labels=label if label is not None else ["tenantfix"],
+                draft=draft,
+                reviewers=reviewer or [],
+                author=author,
+                force=force,
+                echo=err,
+            )
+            return
         request = ApplyRequest(
             path=path,
             options=options,

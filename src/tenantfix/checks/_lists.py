@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tenantfix.graph.model import App, AppList, AppListEntry, Location, ProjectGraph
-from tenantfix.plan import Fix
+from tenantfix.plan import Fix, Prediction
 
 DOCS_MOVING_APPS = (
     "https://django-tenants.readthedocs.io/en/latest/use.html"
@@ -116,3 +116,17 @@ def user_model_table(graph: ProjectGraph) -> str:
         return model.table
     label, _, name = graph.settings.user_model.partition(".")
     return f"{label}_{name.lower()}"
+
+
+def simulated_failure(graph: ProjectGraph, *tables: str) -> Prediction | None:
+    """The simulated failure about one of ``tables`` (the run continued past earlier ones)."""
+    from tenantfix.simulate import predict
+
+    wanted = {f'relation "{t}" does not exist' for t in tables}
+    for schema in predict(graph):
+        if schema.error in wanted:
+            return Prediction(schema.step, schema.failed_migration, schema.error)
+        for migration, error in schema.failures:
+            if error in wanted:
+                return Prediction(schema.step, migration, error)
+    return None

@@ -23,7 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tenantfix.checks import Check
-from tenantfix.checks._lists import public_list_label, share_app_fixes, user_model_table, where
+from tenantfix.checks._lists import (
+    public_list_label,
+    share_app_fixes,
+    simulated_failure,
+    user_model_table,
+    where,
+)
 from tenantfix.graph.model import App, Location, ProjectGraph
 from tenantfix.plan import Diagnostic, Prediction
 
@@ -100,7 +106,8 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
             + (" and remove it from TENANT_APPS" if in_tenant else "")
             + "; on a database that already failed, run `tenantfix repair-db` before migrating again"
         ),
-        prediction=Prediction(
+        prediction=simulated_failure(graph, table)
+        or Prediction(
             step="migrate_schemas --shared",
             migration=f"{app.label}.{migration}" if migration else None,
             error=f'relation "{table}" does not exist',

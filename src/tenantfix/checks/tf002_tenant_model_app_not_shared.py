@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tenantfix.checks import Check
-from tenantfix.checks._lists import public_list_label, share_app_fixes, where
+from tenantfix.checks._lists import public_list_label, share_app_fixes, simulated_failure, where
 from tenantfix.graph.model import App, ProjectGraph, SettingValue
 from tenantfix.plan import Diagnostic, Prediction
 
@@ -79,6 +79,6 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
             ),
             fix_summary=f"add {app.label!r} to {public}"
             + (" and remove it from TENANT_APPS" if graph.is_tenant(app) else ""),
-            prediction=prediction,
+            prediction=simulated_failure(graph, table) or prediction,
             fixes=share_app_fixes(graph, app, move=True),
         )

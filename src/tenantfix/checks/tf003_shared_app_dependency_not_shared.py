@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tenantfix.checks import Check
-from tenantfix.checks._lists import public_list_label, share_app_fixes
+from tenantfix.checks._lists import public_list_label, share_app_fixes, simulated_failure
 from tenantfix.graph.model import App, Location, ProjectGraph
 from tenantfix.plan import Diagnostic, Prediction
 
@@ -69,7 +69,8 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
                         f"`{target.label}` (it is not in {public}), so `{table}` is never created there."
                     ),
                     fix_summary=f"add {target.name!r} to {public}",
-                    prediction=Prediction(
+                    prediction=simulated_failure(graph, table)
+                    or Prediction(
                         "migrate_schemas --shared",
                         f"{app.label}.{migration.name}",
                         f'relation "{table}" does not exist',

@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from user_model_cases import cases, run_case
-
-CASES = cases("tf007_")
-
-
-def test_cases_exist():
-    assert "tf007_hardcoded_user_model_in_migration__noop" in CASES
-    assert len(CASES) >= 4
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_fixture_case(name, tmp_path):
-    run_case(name, tmp_path)
+from user_model_cases import run_case
 
 
 def test_swapped_auth_user_prediction(tmp_path):

@@ -1,4 +1,5 @@
-"""Runs a TF006/TF007 fixture case (tests/fixtures/<code>_*/) through the real pipeline.
+"""Runs a TF006/TF007 fixture case through the library pipeline (the CLI route is
+tests/test_fixtures.py) and hands back the analysis for case-specific assertions.
 
 ``check`` must report exactly the case's codes; applying the fixes in a copy must give
 after/ byte for byte (or leave the tree unchanged when there is no after/); a second run
@@ -7,32 +8,15 @@ must change nothing and report none of the fixed codes.
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
+import fixture_trees
 import tomllib
+from fixture_trees import FIXTURES, tree
 
 from tenantfix.pipeline import Options, analyse, compute_fixes
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
-
-
-def cases(prefix):
-    return sorted(p.name for p in FIXTURES.iterdir() if p.name.startswith(prefix))
-
-
-def tree(root):
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
-    }
-
 
 def copy_before(name, tmp_path):
-    project = tmp_path / "project"
-    shutil.copytree(FIXTURES / name / "before", project)
-    return project
+    return fixture_trees.copy_before(name, tmp_path / "project")
 
 
 def run_case(name, tmp_path):

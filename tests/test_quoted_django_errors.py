@@ -1,0 +1,52 @@
+"""The errors TF009 and TF010 quote are the ones Django and django-tenants really print."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from fixture_trees import check_json, copy_before
+
+
+def manage(project: Path, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout + done.stderr
+
+
+def test_tf010_quotes_what_django_tenants_raises(tmp_path):
+    project = tmp_path / "p"
+    copy_before("tf010_tenant_router_or_backend_missing__router_and_engine", project)
+    _, findings = check_json(project)
+    router, engine = sorted(findings, key=lambda f: f["message"])
+    printed = manage(project, "check")
+    quoted = re.search(r"`(ImproperlyConfigured: [^`]+)`", router["why"]).group(1)
+    assert quoted in printed
+
+    # With the router in place, the plain ENGINE is what fails next, before any connection.
+    settings = project / "proj" / "settings.py"
+    settings.write_text(
+        settings.read_text() + 'DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)\n'
+    )
+    printed = manage(project, "migrate_schemas", "--shared")
+    quoted = re.search(r"`(AttributeError: [^`]+)`", engine["why"]).group(1)
+    assert quoted in printed
+
+
+def test_tf009_missing_app_quotes_what_django_prints(tmp_path):
+    project = tmp_path / "p"
+    copy_before("tf009_django_tenants_not_first__noop", project)
+    settings = project / "proj" / "settings.py"
+    settings.write_text(settings.read_text().replace('    "django_tenants",\n', "", 1))
+    _, findings = check_json(project)
+    (finding,) = [f for f in findings if f["code"] == "TF009"]
+    assert finding["message"] == "'django_tenants' is missing from SHARED_APPS"
+    quoted = re.search(r"`(Unknown command: [^`]+)`", finding["why"]).group(1)
+    assert quoted in manage(project, "migrate_schemas")

@@ -170,3 +170,15 @@ def snapshot_files(root):
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def test_check_with_probe_says_which_graph_it_used_and_writes_no_bytecode(writeup_repo):
+    before = snapshot(writeup_repo)
+    result = run("check", "--probe", "--format", "json", str(writeup_repo))
+    assert result.exit_code == 1
+    import json
+
+    data = json.loads(result.stdout)
+    assert data["graph"] == "probe"
+    assert sorted(f["code"] for f in data["findings"]) == ["TF001", "TF005"]
+    assert snapshot(writeup_repo) == before  # no __pycache__ left behind

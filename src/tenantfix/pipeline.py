@@ -43,6 +43,7 @@ class Options:
     unsafe_fixes: bool = False
     keep_in_tenant_apps: bool = False
     keep_apps: tuple[str, ...] = ()  # keep only these apps in TENANT_APPS when moving
+    probe: bool = False  # ask the project's interpreter for the exact app registry and plan
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,12 @@ def analyse(path: Path, options: Options) -> Analysis:
 
     project = discover(path, options.settings)
     settings = resolve_settings(project)
-    graph = build_graph(project.root, settings, python=options.python)
+    probed = None
+    if options.probe:
+        from tenantfix.graph.probe import probe
+
+        probed = probe(project.root, project.settings_module, python=options.python)
+    graph = build_graph(project.root, settings, python=options.python, probe=probed)
     found = run_checks(graph, options.select, options.ignore)
     kept, suppressed = split_suppressed(found, project.root)
     return Analysis(project, graph, tuple(kept), tuple(suppressed))

@@ -29,6 +29,14 @@ def check(
     ] = "text",
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="Also ask the project's interpreter (Django imports your settings) for the exact "
+            "app registry and migration plan; falls back to the static graph if that fails.",
+        ),
+    ] = False,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")
     ] = False,
@@ -52,6 +60,7 @@ def check(
             python=config.python,
             select=config.select,
             ignore=config.ignore,
+            probe=probe,
         )
         analysis = analyse(path, options)
         typer.echo(

@@ -71,7 +71,8 @@ def probe(
     root: Path, settings_module: str, *, python: str | None = None, timeout: float = 60.0
 ) -> ProbeResult | None:
     """Run the probe in ``python`` (default: ours); ``None`` when the project cannot be imported."""
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings_module)
+    # No bytecode: importing the project must leave no __pycache__ in the user's tree.
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings_module, PYTHONDONTWRITEBYTECODE="1")
     try:
         proc = subprocess.run(
             [python or sys.executable, "-c", _SCRIPT, str(root)],

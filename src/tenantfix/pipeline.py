@@ -7,10 +7,12 @@ or the working tree) is the caller's choice.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,24 +160,20 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
 
     remaining: tuple[Diagnostic, ...] = ()
     if labels or changes:
-        with scratch_copy(root, changes) as scratch:
-            if labels:
-                from tenantfix.makemigrations import generate
-
-                generated = generate(
-                    scratch,
-                    settings_module=analysis.project.settings_module,
-                    app_labels=labels,
-                    python=options.python,
-                )
+        # makemigrations reads the project in place (it writes nothing, and generating
+        # migrations does not depend on which list an app is in) while the scratch copy for
+        # the re-check is made: the two overlap.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(_generate, analysis, labels, options) if labels else None
+            with scratch_copy(root, changes) as scratch:
+                generated = pending.result() if pending is not None else {}
                 for rel, data in generated.items():
                     if not (root / rel).exists():
                         originals[rel] = None
                         changes[rel] = data
-                        (scratch / rel).parent.mkdir(parents=True, exist_ok=True)
-                        (scratch / rel).write_bytes(data)
-            # The cheap static re-check: the fixed codes must be gone from the result.
-            remaining = analyse(scratch, options).diagnostics
+                        _replace_file(scratch / rel, data)
+                # The cheap static re-check: the fixed codes must be gone from the result.
+                remaining = analyse(scratch, options).diagnostics
     return FixResult(
         analysis=analysis,
         changes=changes,
@@ -187,8 +185,40 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
     )
 
 
+def _generate(analysis: Analysis, labels: list[str], options: Options) -> dict[str, bytes]:
+    from tenantfix.makemigrations import generate
+    from tenantfix.migration_scope import installed_for
+
+    return generate(
+        analysis.project.root,
+        settings_module=analysis.project.settings_module,
+        app_labels=labels,
+        python=options.python,
+        installed=installed_for(analysis.graph, labels),
+    )
+
+
+def _replace_file(dest: Path, data: bytes) -> None:
+    # The scratch tree may hard-link the user's files: never write through an existing path.
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.unlink(missing_ok=True)
+    dest.write_bytes(data)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """Hard links make the scratch tree nearly free; another filesystem gets a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 class scratch_copy:
-    """A throwaway copy of the project's source with ``changes`` written into it."""
+    """A throwaway copy of the project's source with ``changes`` written into it.
+
+    Only read by the static re-check. Files are hard links where possible, so every write
+    goes through :func:`_replace_file`, which unlinks first.
+    """
 
     def __init__(self, root: Path, changes: dict[str, bytes | None]) -> None:
         self.root = root
@@ -198,14 +228,14 @@ class scratch_copy:
     def __enter__(self) -> Path:
         self.tmp = tempfile.mkdtemp(prefix="tenantfix-scratch-")
         target = Path(self.tmp) / self.root.name
-        shutil.copytree(self.root, target, ignore=_ignore, symlinks=True)
+        shutil.copytree(
+            self.root, target, ignore=_ignore, symlinks=True, copy_function=_link_or_copy
+        )
         for rel, data in self.changes.items():
-            dest = target / rel
             if data is None:
-                dest.unlink(missing_ok=True)
+                (target / rel).unlink(missing_ok=True)
             else:
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(data)
+                _replace_file(target / rel, data)
         return target
 
     def __exit__(self, *exc: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -38,3 +39,18 @@ def test_every_layout_has_an_expected_tree():
         "single_list",
         "tuples_concat",
     ]
+
+
+def test_legacy_django_tenant_schemas_project_is_understood_the_same_way(tmp_path):
+    # django-tenant-schemas (`tenant_schemas`) names its app, router and backend differently;
+    # the user-app mistake and its fix are the same.
+    project = tmp_path / "legacy"
+    shutil.copytree(LAYOUTS / "single_list" / "before", project)
+    settings = project / "proj" / "settings.py"
+    settings.write_text(settings.read_text().replace("django_tenants", "tenant_schemas"))
+    runner = CliRunner()
+    check = runner.invoke(app, ["check", "--format", "json", str(project)])
+    assert [f["code"] for f in json.loads(check.stdout)["findings"]] == ["TF001"]
+    assert runner.invoke(app, ["apply", "--no-commit", str(project)]).exit_code == 0
+    expected = (LAYOUTS / "single_list" / "after" / "proj" / "settings.py").read_text()
+    assert settings.read_text() == expected.replace("django_tenants", "tenant_schemas")

@@ -6,4 +6,5 @@ pytest_plugins: list[str] = [
     "support_report",
     "support_forge",
     "support_git",
+    "support_pg",
 ]

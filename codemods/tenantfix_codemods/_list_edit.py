@@ -27,7 +27,8 @@ def contains(seq: SequenceNode, value: str) -> bool:
     return any(string_value(e.value) == value for e in seq.elements)
 
 
-def _quote_like(seq: SequenceNode, value: str) -> cst.SimpleString:
+def quote_like(seq: SequenceNode, value: str) -> cst.SimpleString:
+    """``value`` as a string literal in the quote style of the sequence's elements."""
     for element in seq.elements:
         if isinstance(element.value, cst.SimpleString):
             quote = element.value.quote
@@ -79,7 +80,7 @@ def insert(seq: SequenceNode, value: str, after: Sequence[str] = ()) -> Sequence
     if contains(seq, value):
         return seq
     elements = list(seq.elements)
-    new = cst.Element(_quote_like(seq, value))
+    new = cst.Element(quote_like(seq, value))
     if not elements:
         return seq.with_changes(elements=[new])
     last = len(elements) - 1
@@ -182,30 +183,34 @@ def _comment_lines(comma: cst.Comma | cst.MaybeSentinel) -> list[cst.EmptyLine]:
     return []
 
 
-def literal_in(value: cst.BaseExpression, key_path: Sequence[str] = ()) -> SequenceNode | None:
-    """The list/tuple literal an assignment's value holds (through ``key_path`` dict keys,
-    ``list(...)``/``tuple(...)`` and the left-most literal of ``A + B``)."""
+def literal_in(
+    value: cst.BaseExpression, key_path: Sequence[str] = (), *, leading: bool = False
+) -> SequenceNode | None:
+    """The list/tuple literal an assignment's value holds (through ``key_path`` dict keys and
+    the left-most literal of ``A + B``; with ``leading``, only a literal that starts the list)."""
     if key_path:
         if not isinstance(value, cst.Dict):
             return None
         for element in value.elements:
             if isinstance(element, cst.DictElement) and string_value(element.key) == key_path[0]:
-                return literal_in(element.value, key_path[1:])
+                return literal_in(element.value, key_path[1:], leading=leading)
         return None
     if isinstance(value, cst.List | cst.Tuple):
         return value
     if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
-        return literal_in(value.left) or literal_in(value.right)
+        left = literal_in(value.left, leading=leading)
+        return left if left is not None or leading else literal_in(value.right)
     return None
 
 
 def replace_literal(
-    value: cst.BaseExpression, key_path: Sequence[str], new: SequenceNode
+    value: cst.BaseExpression, key_path: Sequence[str], new: SequenceNode, *, leading: bool = False
 ) -> cst.BaseExpression:
+    """``value`` with the literal :func:`literal_in` finds replaced by ``new``."""
     if key_path:
         assert isinstance(value, cst.Dict)
         elements = [
-            e.with_changes(value=replace_literal(e.value, key_path[1:], new))
+            e.with_changes(value=replace_literal(e.value, key_path[1:], new, leading=leading))
             if isinstance(e, cst.DictElement) and string_value(e.key) == key_path[0]
             else e
             for e in value.elements
@@ -214,8 +219,8 @@ def replace_literal(
     if isinstance(value, cst.List | cst.Tuple):
         return new
     if isinstance(value, cst.BinaryOperation):
-        if literal_in(value.left) is not None:
-            return value.with_changes(left=replace_literal(value.left, (), new))
+        if leading or literal_in(value.left) is not None:
+            return value.with_changes(left=replace_literal(value.left, (), new, leading=leading))
         return value.with_changes(right=replace_literal(value.right, (), new))
     return value
 

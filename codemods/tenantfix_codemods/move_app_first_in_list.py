@@ -20,7 +20,7 @@ import libcst as cst
 from tenantfix.codemod import CodemodContext, SkipFile, TenantCodemod, register
 from tenantfix_codemods import _list_edit
 
-SequenceNode = cst.List | cst.Tuple
+SequenceNode = _list_edit.SequenceNode
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class MoveAppFirstInList(TenantCodemod):
         assert isinstance(line, cst.SimpleStatementLine)
         stmt = line.body[j]
         assert isinstance(stmt, cst.Assign | cst.AnnAssign) and stmt.value is not None
-        literal = _leading_literal(stmt.value, self.key_path)
+        literal = _list_edit.literal_in(stmt.value, self.key_path, leading=True)
         if literal is None:
             raise SkipFile(
                 f"{self._label()} does not start with a list or tuple literal; "
@@ -98,7 +98,9 @@ class MoveAppFirstInList(TenantCodemod):
             new_literal = _move_first(literal, None, self.app)
         else:
             new_literal = _move_first(literal, index, self.app)
-        new_stmt = stmt.with_changes(value=_replace_leading(stmt.value, self.key_path, new_literal))
+        new_stmt = stmt.with_changes(
+            value=_list_edit.replace_literal(stmt.value, self.key_path, new_literal, leading=True)
+        )
         statements = list(line.body)
         statements[j] = new_stmt
         body[i] = line.with_changes(body=statements)
@@ -136,52 +138,6 @@ class MoveAppFirstInList(TenantCodemod):
         return found
 
 
-def _leading_literal(value: cst.BaseExpression, key_path: Sequence[str]) -> SequenceNode | None:
-    """The literal whose first element is the list's first element."""
-    if key_path:
-        if not isinstance(value, cst.Dict):
-            return None
-        for element in value.elements:
-            if isinstance(element, cst.DictElement) and (
-                _list_edit.string_value(element.key) == key_path[0]
-            ):
-                return _leading_literal(element.value, key_path[1:])
-        return None
-    if isinstance(value, cst.List | cst.Tuple):
-        return value
-    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Add):
-        return _leading_literal(value.left, ())
-    return None
-
-
-def _replace_leading(
-    value: cst.BaseExpression, key_path: Sequence[str], new: SequenceNode
-) -> cst.BaseExpression:
-    if key_path:
-        assert isinstance(value, cst.Dict)
-        return value.with_changes(
-            elements=[
-                e.with_changes(value=_replace_leading(e.value, key_path[1:], new))
-                if isinstance(e, cst.DictElement) and _list_edit.string_value(e.key) == key_path[0]
-                else e
-                for e in value.elements
-            ]
-        )
-    if isinstance(value, cst.List | cst.Tuple):
-        return new
-    assert isinstance(value, cst.BinaryOperation)
-    return value.with_changes(left=_replace_leading(value.left, (), new))
-
-
-def _quote_like(seq: SequenceNode, value: str) -> cst.SimpleString:
-    for element in seq.elements:
-        if isinstance(element.value, cst.SimpleString):
-            quote = element.value.quote
-            if quote in {"'", '"'} and quote not in value:
-                return cst.SimpleString(f"{quote}{value}{quote}")
-    return cst.SimpleString(repr(value))
-
-
 def _brackets(
     seq: SequenceNode,
 ) -> tuple[cst.BaseParenthesizableWhitespace, cst.BaseParenthesizableWhitespace] | None:
@@ -211,7 +167,7 @@ def _move_first(seq: SequenceNode, index: int | None, app: str) -> SequenceNode:
     """``seq`` with element ``index`` (or a new ``app`` string when None) first."""
     elements = list(seq.elements)
     if not elements:
-        new = cst.Element(_quote_like(seq, app))
+        new = cst.Element(_list_edit.quote_like(seq, app))
         if isinstance(seq, cst.Tuple):
             new = new.with_changes(comma=cst.Comma())
         return seq.with_changes(elements=[new])
@@ -238,7 +194,7 @@ def _move_first(seq: SequenceNode, index: int | None, app: str) -> SequenceNode:
     owns = [g.first_line for g in layouts[1:]] + [closing.first_line]
     items = [_Item(e.value, layouts[k].empty_lines, owns[k]) for k, e in enumerate(elements)]
     if index is None:
-        moved = _Item(_quote_like(seq, app), (), cst.TrailingWhitespace())
+        moved = _Item(_list_edit.quote_like(seq, app), (), cst.TrailingWhitespace())
         layouts.insert(0, layouts[0])
         items.insert(0, moved)
     else:
@@ -284,7 +240,7 @@ def _move_values(seq: SequenceNode, index: int | None, app: str) -> SequenceNode
             if len(elements) > 1 and isinstance(elements[0].comma, cst.Comma)
             else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         )
-        elements.insert(0, cst.Element(_quote_like(seq, app), comma=between))
+        elements.insert(0, cst.Element(_list_edit.quote_like(seq, app), comma=between))
         return seq.with_changes(elements=elements)
     values = [e.value for e in elements]
     values.insert(0, values.pop(index))

@@ -1,0 +1,67 @@
+"""`tenantfix verify`: run the project's migrations on a real, throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tenantfix.cli._app import app
+from tenantfix.cli._common import PathArg, PythonOpt, SettingsOpt, err, handle_errors
+
+DatabaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Use this PostgreSQL server instead of a throwaway one: a scratch database "
+        "tenantfix_verify_<random> is created there and dropped afterwards.",
+    ),
+]
+
+
+@app.command()
+def verify(
+    path: PathArg = Path("."),
+    ref: Annotated[
+        str | None,
+        typer.Option(
+            "--ref",
+            help="Verify this branch, tag or commit (checked out in a temporary worktree; "
+            "your checkout is untouched) instead of the working tree.",
+        ),
+    ] = None,
+    database_url: DatabaseUrlOpt = None,
+    settings: SettingsOpt = None,
+    python: PythonOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+) -> None:
+    """Run migrate_schemas --shared, create two tenants, run migrate_schemas; report each step.
+
+    Exit 0: every step passed; 4: a step failed (the report names the migration and the error);
+    2: usage error; 3: no usable PostgreSQL (no binaries, unreachable server, bad credentials,
+    no CREATEDB right).
+    """
+    from tenantfix.cli._progress import StepProgress
+    from tenantfix.config import load_config
+    from tenantfix.errors import ExitCode
+    from tenantfix.verify import verify_project
+
+    with handle_errors():
+        config = load_config(path).merged(settings=settings, python=python)
+        with StepProgress(quiet=quiet) as progress:
+            report = verify_project(
+                path,
+                ref=ref,
+                settings=config.settings,
+                python=config.python,
+                database_url=database_url,
+                progress=progress,
+            )
+    for line in report.lines():
+        typer.echo(line)
+    if not report.passed:
+        failed = report.failure
+        if failed is not None and failed.log and not failed.error:
+            err(failed.log)
+        raise typer.Exit(int(ExitCode.VERIFY_FAILED))

@@ -1,0 +1,405 @@
+"""Prove a project migrates on a real PostgreSQL, the way production will.
+
+Three steps, each run by the project's own interpreter through :mod:`tenantfix.djangorun`:
+
+1. ``manage.py migrate_schemas --shared`` (public);
+2. two tenants with a primary domain each, created through the project's TENANT_MODEL and
+   TENANT_DOMAIN_MODEL after ``django.setup()`` (their schemas are created empty, so their
+   migrations belong to step 3, as ``auto_create_schema`` would run them);
+3. ``manage.py migrate_schemas`` (public again, then every tenant schema).
+
+The database is a scratch one: a database in a throwaway server made from the machine's
+PostgreSQL binaries, or, with ``database_url``, a ``tenantfix_verify_<random>`` database created
+on that server and dropped afterwards. Nothing else on that server is touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tenantfix.db.params import DatabaseParams
+from tenantfix.djangorun import DjangoRunner, RunResult
+from tenantfix.errors import ExitCode, TenantfixError
+
+if TYPE_CHECKING:
+    from tenantfix.pr_body import Verification
+
+Progress = Callable[[str], None]
+
+SHARED = "migrate_schemas --shared"
+TENANTS = "create 2 tenants with domains"
+ALL = "migrate_schemas"
+STEPS = (SHARED, TENANTS, ALL)
+TENANT_SPECS = (
+    {"schema": "tenantfix_one", "domain": "tenantfix-one.localhost", "label": "tenantfix one"},
+    {"schema": "tenantfix_two", "domain": "tenantfix-two.localhost", "label": "tenantfix two"},
+)
+
+# Runs in the project's interpreter after django.setup(). Prints one JSON line.
+_CREATE_TENANTS = r"""
+import datetime, decimal, json, sys, uuid
+from django.conf import settings
+from django.db import connection, models
+from django.utils import timezone
+from django_tenants.utils import get_tenant_model, schema_exists
+
+def sample(field, label):
+    if field.choices:
+        return next(iter(dict(field.flatchoices)))
+    if isinstance(field, models.EmailField):
+        return label.replace(" ", "-") + "@example.com"
+    if isinstance(field, models.URLField):
+        return "https://" + label.replace(" ", "-") + ".example.com"
+    if isinstance(field, (models.CharField, models.TextField)):
+        text = label.replace(" ", "-") if isinstance(field, models.SlugField) else label
+        return text[: field.max_length] if field.max_length else text
+    if isinstance(field, models.BooleanField):
+        return False
+    if isinstance(field, (models.IntegerField, models.FloatField)):
+        return 0
+    if isinstance(field, models.DecimalField):
+        return decimal.Decimal(0)
+    if isinstance(field, models.DateTimeField):
+        return timezone.now()
+    if isinstance(field, models.DateField):
+        return datetime.date.today()
+    if isinstance(field, models.TimeField):
+        return datetime.time(0, 0)
+    if isinstance(field, models.UUIDField):
+        return uuid.uuid4()
+    if isinstance(field, models.JSONField):
+        return {}
+    return None
+
+def fill(model, obj, skip, label):
+    missing = []
+    for f in model._meta.concrete_fields:
+        if f.primary_key or f.auto_created or f.name in skip or f.null or f.has_default():
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            continue
+        value = None if f.is_relation else sample(f, label)
+        if value is None:
+            missing.append("%s (%s)" % (f.name, type(f).__name__))
+        else:
+            setattr(obj, f.attname, value)
+    return missing
+
+out = {"created": [], "missing": {}, "note": None}
+specs = json.loads(sys.argv[1])
+Tenant = get_tenant_model()
+Domain = None
+if getattr(settings, "TENANT_DOMAIN_MODEL", None):
+    from django_tenants.utils import get_tenant_domain_model
+    Domain = get_tenant_domain_model()
+else:
+    out["note"] = "TENANT_DOMAIN_MODEL is not set: tenants were created without domains"
+for spec in specs:
+    tenant = Tenant(schema_name=spec["schema"])
+    missing = fill(Tenant, tenant, {"schema_name"}, spec["label"])
+    if missing:
+        out["missing"][Tenant._meta.label] = missing
+        break
+    domain = None
+    if Domain is not None:
+        domain = Domain(domain=spec["domain"], is_primary=True)
+        missing = fill(Domain, domain, {"domain", "tenant", "is_primary"}, spec["label"])
+        if missing:
+            out["missing"][Domain._meta.label] = missing
+            break
+    # The schema is created empty: its migrations are the next step's, as in production
+    # (auto_create_schema would run them right here).
+    tenant.auto_create_schema = False
+    tenant.save()
+    if not schema_exists(spec["schema"]):
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE SCHEMA %s" % connection.ops.quote_name(spec["schema"]))
+    if domain is not None:
+        domain.tenant = tenant
+        domain.save()
+    out["created"].append(spec["schema"])
+print("TENANTFIX-TENANTS " + json.dumps(out))
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """One step: passed, failed (with the migration and the exact error), or skipped."""
+
+    name: str
+    status: str  # "ok" | "failed" | "skipped"
+    command: str = ""
+    seconds: float = 0.0
+    migration: str | None = None
+    schema: str | None = None
+    error: str | None = None
+    log: str = ""  # the tail of the output of a failed step
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def describe(self) -> str:
+        if self.status != "failed":
+            return self.name
+        where = f" at {self.migration}" if self.migration else ""
+        schema = f" (schema {self.schema})" if self.schema else ""
+        return f"{self.name}{schema} failed{where}: {self.error or 'see the log'}"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    """Every step's result and where it ran."""
+
+    project: Path
+    database: str  # "a throwaway PostgreSQL 15.8" / "scratch database ... on postgresql://..."
+    steps: tuple[StepResult, ...]
+    ref: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return all(s.ok for s in self.steps)
+
+    @property
+    def failure(self) -> StepResult | None:
+        return next((s for s in self.steps if s.status == "failed"), None)
+
+    @property
+    def summary(self) -> str:
+        failed = self.failure
+        if failed is not None:
+            return f"{failed.describe()} on {self.database}"
+        return f"{', '.join(s.name for s in self.steps)}: all passed on {self.database}"
+
+    def lines(self) -> list[str]:
+        """The per-step report for a terminal."""
+        target = f" at {self.ref}" if self.ref else ""
+        out = [f"Verified {self.project}{target} on {self.database}:"]
+        for step in self.steps:
+            took = f" ({step.seconds:.1f} s)" if step.status != "skipped" else ""
+            out.append(
+                f"  {step.status.upper() if step.status == 'failed' else step.status:<8}{step.name}{took}"
+            )
+            if step.status == "failed":
+                if step.schema:
+                    out.append(f"          schema:    {step.schema}")
+                if step.migration:
+                    out.append(f"          migration: {step.migration}")
+                out.append(f"          error:     {step.error or '(no exception line; log below)'}")
+                if not step.error and step.log:
+                    out += [f"          | {line}" for line in step.log.splitlines()[-15:]]
+        out += [f"  note: {n}" for n in self.notes]
+        out.append("Verification passed." if self.passed else "Verification FAILED.")
+        return out
+
+    def to_verification(self) -> Verification:
+        """The PR-body form (``tenantfix.pr_body.Verification``)."""
+        from tenantfix.pr_body import Verification
+
+        details = "\n".join(self.lines())
+        failed = self.failure
+        if failed is not None and failed.log:
+            details += "\n\n" + failed.log
+        return Verification(passed=self.passed, summary=self.summary, details=details)
+
+
+@contextlib.contextmanager
+def scratch_database(
+    database_url: str | None, progress: Progress | None = None
+) -> Iterator[tuple[DatabaseParams, str]]:
+    """A new empty database and a description of it; it is dropped afterwards (errors too)."""
+    from tenantfix import pgserver
+    from tenantfix.db.connect import connect
+
+    say = progress or (lambda _msg: None)
+    if database_url is None:
+        say("starting a throwaway PostgreSQL server")
+        with pgserver.ThrowawayPostgres() as server:
+            db = server.create_database("tenantfix_verify")
+            yield db, f"a throwaway PostgreSQL {_server_version(db)} ({server.bindir})"
+        return
+    server_params = DatabaseParams.from_url(database_url)
+    with connect(server_params) as conn:
+        can_create = conn.execute(
+            "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+    if not can_create or not can_create[0]:
+        raise TenantfixError(
+            f"role {server_params.user!r} may not create databases on {server_params.safe_url}; "
+            "verify needs a scratch database there (GRANT CREATEDB, or use another role), or "
+            "leave out --database-url to use a throwaway server.",
+            ExitCode.REFUSED,
+        )
+    name = f"tenantfix_verify_{secrets.token_hex(6)}"
+    say(f"creating scratch database {name}")
+    pgserver.create_database(server_params, name)
+    try:
+        db = server_params.with_name(name)
+        yield (
+            db,
+            f"scratch database {name} on {server_params.with_name('').safe_url.rstrip('/')} (PostgreSQL {_server_version(db)}, dropped afterwards)",
+        )
+    finally:
+        say(f"dropping scratch database {name}")
+        pgserver.drop_database(server_params, name)
+
+
+def _server_version(db: DatabaseParams) -> str:
+    from tenantfix.db.connect import connect
+
+    with connect(db) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "?"
+
+
+def _failed_step(name: str, run: RunResult) -> StepResult:
+    log = (run.stdout[-3000:] + "\n" + run.stderr[-4000:]).strip()
+    return StepResult(
+        name=name,
+        status="failed",
+        command=run.command,
+        seconds=run.seconds,
+        migration=run.failed_migration,
+        schema=run.schema,
+        error=run.error,
+        log=log,
+    )
+
+
+def run_steps(
+    runner: DjangoRunner, progress: Progress | None = None
+) -> tuple[list[StepResult], list[str]]:
+    """The three steps on the runner's database; stops at the first failure."""
+    say = progress or (lambda _msg: None)
+    steps: list[StepResult] = []
+    notes: list[str] = []
+
+    say(f"running {SHARED}")
+    shared = runner.manage("migrate_schemas", "--shared", "--noinput")
+    if not shared.ok:
+        return [_failed_step(SHARED, shared)], notes
+    steps.append(StepResult(SHARED, "ok", shared.command, shared.seconds))
+
+    say(f"{TENANTS}")
+    created = runner.script(_CREATE_TENANTS, json.dumps(TENANT_SPECS))
+    payload = _payload(created.stdout)
+    if not created.ok or payload is None:
+        return [*steps, _failed_step(TENANTS, created)], notes
+    missing = payload.get("missing")
+    if isinstance(missing, dict) and missing:
+        fields = "; ".join(f"{model}: {', '.join(names)}" for model, names in missing.items())
+        return [
+            *steps,
+            StepResult(
+                TENANTS,
+                "failed",
+                created.command,
+                created.seconds,
+                error=(
+                    "required fields without a default that tenantfix cannot fill: "
+                    f"{fields}. Give them a default or null=True, or verify with a database "
+                    "URL where you create the tenants yourself."
+                ),
+            ),
+        ], notes
+    if payload.get("note"):
+        notes.append(str(payload["note"]))
+    steps.append(StepResult(TENANTS, "ok", created.command, created.seconds))
+
+    say(f"running {ALL} (public and {len(TENANT_SPECS)} tenant schemas)")
+    everything = runner.manage("migrate_schemas", "--noinput")
+    if not everything.ok:
+        return [*steps, _failed_step(ALL, everything)], notes
+    steps.append(StepResult(ALL, "ok", everything.command, everything.seconds))
+    return steps, notes
+
+
+def _payload(stdout: str) -> dict[str, object] | None:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("TENANTFIX-TENANTS "):
+            data = json.loads(line.split(" ", 1)[1])
+            return data if isinstance(data, dict) else None
+    return None
+
+
+def _with_skipped(steps: list[StepResult]) -> tuple[StepResult, ...]:
+    done = {s.name for s in steps}
+    return tuple(steps) + tuple(StepResult(name, "skipped") for name in STEPS if name not in done)
+
+
+def verify_tree(
+    project_dir: Path,
+    *,
+    settings: str | None = None,
+    python: str | None = None,
+    database_url: str | None = None,
+    progress: Progress | None = None,
+    shown_as: Path | None = None,
+    ref: str | None = None,
+) -> VerifyReport:
+    """Verify the project found at ``project_dir`` as it is on disk (a checkout or a copy)."""
+    from tenantfix.discover import discover
+
+    location = discover(project_dir, settings)
+    with (
+        scratch_database(database_url, progress) as (db, description),
+        DjangoRunner(
+            location.root, location.settings_module, db, python=python, all_aliases=True
+        ) as runner,
+    ):
+        steps, notes = run_steps(runner, progress)
+    return VerifyReport(
+        project=shown_as or location.root,
+        database=description,
+        steps=_with_skipped(steps),
+        ref=ref,
+        notes=tuple(notes),
+    )
+
+
+def verify_project(
+    path: Path,
+    *,
+    ref: str | None = None,
+    settings: str | None = None,
+    python: str | None = None,
+    database_url: str | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """``tenantfix verify``: the working tree at ``path``, or ``ref`` in a temporary worktree."""
+    if ref is None:
+        return verify_tree(
+            path, settings=settings, python=python, database_url=database_url, progress=progress
+        )
+    from tenantfix import vcs
+
+    if database_url is not None:
+        DatabaseParams.from_url(database_url)  # a usage error before any checkout
+    repo = vcs.open_repo(path)
+    root = vcs.repo_root(repo)
+    try:
+        repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
+    except Exception:
+        raise TenantfixError(
+            f"--ref {ref!r} is not a commit, branch or tag of {root}", ExitCode.USAGE
+        ) from None
+    rel = path.resolve().relative_to(root.resolve())
+    if progress:
+        progress(f"checking out {ref} into a temporary worktree")
+    with vcs.temporary_worktree(root, ref) as tree:
+        return verify_tree(
+            tree / rel,
+            settings=settings,
+            python=python,
+            database_url=database_url,
+            progress=progress,
+            shown_as=path.resolve(),
+            ref=ref,
+        )

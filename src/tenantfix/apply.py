@@ -10,14 +10,18 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tenantfix.discover import find_manage_py
 from tenantfix.errors import ExitCode, TenantfixError
 from tenantfix.pipeline import FixResult, Options, compute_fixes
 from tenantfix.vcs import Identity
+
+if TYPE_CHECKING:
+    from tenantfix.verify import VerifyReport
 
 DEFAULT_BRANCH = "tenantfix/shared-user-app"
 
@@ -31,6 +35,9 @@ class ApplyRequest:
     no_commit: bool = False
     allow_dirty: bool = False
     force_branch: bool = False
+    verify: bool = False  # run the migrations of the fixed tree on PostgreSQL before writing
+    database_url: str | None = None  # verify on this server (scratch database) instead
+    progress: Callable[[str], None] | None = None  # verify's progress lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,7 @@ class ApplyOutcome:
     commit: str | None = None
     git_root: Path | None = None
     diff_prefix: str = ""  # project root relative to the git root, for diffs and commits
+    verification: VerifyReport | None = None  # set when ``verify`` ran (and passed)
 
     @property
     def changed(self) -> bool:
@@ -120,11 +128,20 @@ def run_apply(request: ApplyRequest) -> ApplyOutcome:
         _require_fixed(result)
         if not result.changes:
             return ApplyOutcome(result, "nothing", git_root=git_root, diff_prefix=prefix)
+        verification = _verify(project_dir, result, request) if request.verify else None
         if request.dry_run:
-            return ApplyOutcome(result, "dry-run", git_root=git_root, diff_prefix=prefix)
+            return ApplyOutcome(
+                result, "dry-run", git_root=git_root, diff_prefix=prefix, verification=verification
+            )
         if request.no_commit:
             write_all_or_nothing(project_dir, result)
-            return ApplyOutcome(result, "working-tree", git_root=git_root, diff_prefix=prefix)
+            return ApplyOutcome(
+                result,
+                "working-tree",
+                git_root=git_root,
+                diff_prefix=prefix,
+                verification=verification,
+            )
         from tenantfix import vcs
 
         assert git_root is not None
@@ -137,7 +154,30 @@ def run_apply(request: ApplyRequest) -> ApplyOutcome:
             author=_author(git_root),
             force=request.force_branch,
         )
-        return ApplyOutcome(result, "branch", request.branch, sha, git_root, prefix)
+        return ApplyOutcome(
+            result, "branch", request.branch, sha, git_root, prefix, verification=verification
+        )
+
+
+def _verify(project_dir: Path, result: FixResult, request: ApplyRequest) -> VerifyReport:
+    """``--verify``: migrate a copy of the fixed tree on PostgreSQL; raise (exit 4) on failure."""
+    from tenantfix.verify import verify_changes
+
+    report = verify_changes(
+        project_dir,
+        result.changes,
+        settings=result.analysis.project.settings_module,
+        python=request.options.python,
+        database_url=request.database_url,
+        progress=request.progress,
+    )
+    if not report.passed:
+        lines = "\n".join(report.lines())
+        raise TenantfixError(
+            f"verification of the fixed tree failed, so nothing was written or committed:\n{lines}",
+            ExitCode.VERIFY_FAILED,
+        )
+    return report
 
 
 def _require_fixed(result: FixResult) -> None:

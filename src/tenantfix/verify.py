@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -180,7 +180,7 @@ class VerifyReport:
 
     def lines(self) -> list[str]:
         """The per-step report for a terminal."""
-        target = f" at {self.ref}" if self.ref else ""
+        target = f" ({self.ref})" if self.ref else ""
         out = [f"Verified {self.project}{target} on {self.database}:"]
         for step in self.steps:
             took = f" ({step.seconds:.1f} s)" if step.status != "skipped" else ""
@@ -362,6 +362,53 @@ def verify_tree(
         ref=ref,
         notes=tuple(notes),
     )
+
+
+@contextlib.contextmanager
+def fixed_copy(project_dir: Path, changes: Mapping[str, bytes | None]) -> Iterator[Path]:
+    """A real copy (not hard links: a settings module may append to a log file in the tree)
+    of the project with ``changes`` written in; removed afterwards."""
+    import shutil
+    import tempfile
+
+    from tenantfix.pipeline import _ignore
+
+    parent = Path(tempfile.mkdtemp(prefix="tenantfix-verify-"))
+    try:
+        target = parent / project_dir.name
+        shutil.copytree(project_dir, target, ignore=_ignore, symlinks=True)
+        for rel, data in changes.items():
+            path = target / rel
+            path.unlink(missing_ok=True)
+            if data is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        yield target
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def verify_changes(
+    project_dir: Path,
+    changes: Mapping[str, bytes | None],
+    *,
+    settings: str | None = None,
+    python: str | None = None,
+    database_url: str | None = None,
+    progress: Progress | None = None,
+) -> VerifyReport:
+    """Verify ``project_dir`` with ``changes`` (paths relative to it) applied, in a copy:
+    what ``apply --verify`` runs before committing."""
+    with fixed_copy(project_dir, changes) as copy:
+        return verify_tree(
+            copy,
+            settings=settings,
+            python=python,
+            database_url=database_url,
+            progress=progress,
+            shown_as=project_dir,
+            ref="with the fix applied, before committing",
+        )
 
 
 def verify_project(

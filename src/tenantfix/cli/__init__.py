@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tenantfix.cli import apply as _apply  # noqa: F401  (registers the command)
 from tenantfix.cli import check as _check  # noqa: F401
+from tenantfix.cli import repair as _repair  # noqa: F401  (repair-db)
 from tenantfix.cli import rules as _rules  # noqa: F401  (rules, explain)
 from tenantfix.cli import verify as _verify  # noqa: F401
 from tenantfix.cli._app import app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 import typer
 
@@ -19,6 +19,10 @@ from tenantfix.cli._common import (
     handle_errors,
 )
 from tenantfix.errors import ExitCode
+
+if TYPE_CHECKING:
+    from tenantfix.bot import FixOutcome
+    from tenantfix.pr_body import Verification
 
 
 @app.command()
@@ -122,12 +126,28 @@ def apply(
             "--force", help="Overwrite the fix branch even if someone else pushed commits to it."
         ),
     ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Before writing or committing, run the fixed project's migrations on a throwaway "
+            "PostgreSQL (as `tenantfix verify`); nothing is committed if they fail (exit 4).",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="With --verify: use this server (a scratch database is created and dropped).",
+        ),
+    ] = None,
 ) -> None:
     """Rewrite settings, models and migrations, generate missing migrations, commit on a branch.
 
     Exit 0: applied (or nothing to do); 1: --dry-run would change files, or findings remain that
     have no automatic fix; 3: refused (dirty tree, existing branch, not a git repository,
-    settings that cannot be resolved), nothing changed; 4: the fix did not clear its findings.
+    settings that cannot be resolved), nothing changed; 4: the fix did not clear its findings,
+    or --verify failed (nothing committed).
     """
     from tenantfix.apply import DEFAULT_BRANCH, ApplyRequest, run_apply
     from tenantfix.config import load_config
@@ -161,8 +181,29 @@ def apply(
             keep_in_tenant_apps=keep_in_tenant_apps,
             keep_apps=config.keep_in_tenant_apps,
         )
+        from tenantfix.cli._progress import StepProgress
+
+        progress = StepProgress(quiet=not verify)
         if push or open_pr:
             from tenantfix.bot import publish_project
+
+            verify_hook = None
+            if verify:
+                from tenantfix.verify import verify_changes
+
+                def verify_hook(project_dir: Path, fix: FixOutcome) -> Verification:
+                    with progress:
+                        report = verify_changes(
+                            project_dir,
+                            fix.changes,
+                            settings=config.settings,
+                            python=config.python,
+                            database_url=database_url,
+                            progress=progress,
+                        )
+                    for line in report.lines():
+                        err(line)
+                    return report.to_verification()
 
             publish_project(
                 path,
@@ -179,6 +220,7 @@ def apply(
                 reviewers=reviewer or [],
                 author=author,
                 force=force,
+                verify=verify_hook,
                 echo=err,
             )
             return
@@ -190,9 +232,16 @@ def apply(
             no_commit=no_commit,
             allow_dirty=allow_dirty,
             force_branch=force_branch,
+            verify=verify,
+            database_url=database_url,
+            progress=progress,
         )
-        outcome = run_apply(request)
+        with progress:
+            outcome = run_apply(request)
     result = outcome.result
+    if outcome.verification is not None:
+        for line in outcome.verification.lines():
+            err(line)
     for warning in result.warnings:
         err(f"tenantfix: warning: {warning}")
     for d in result.fixed:

@@ -1,0 +1,70 @@
+"""djangorun: the project's manage.py against another database, the user's files untouched."""
+
+from __future__ import annotations
+
+import json
+
+from support_git import FIXTURES, copy_project
+
+from tenantfix.djangorun import DjangoRunner, final_exception, parse_output
+
+
+def test_failing_migrate_is_parsed_from_a_real_run(tmp_path, pg_database):
+    project = copy_project(FIXTURES / "writeup_project", tmp_path / "portal")
+    before = snapshot_files(project)
+    with DjangoRunner(project, "accreditation_portal.settings", pg_database) as runner:
+        result = runner.manage("migrate_schemas", "--shared")
+    assert not result.ok
+    assert result.failed_migration == "admin.0001_initial"
+    assert result.schema == "public"
+    assert result.error == 'django.db.utils.ProgrammingError: relation "users_user" does not exist'
+    assert "users.0001_initial" in result.applied and "admin.0001_initial" not in result.applied
+    assert result.command == "python manage.py migrate_schemas --shared"
+    # no bytecode, no settings file left in the project
+    assert snapshot_files(project) == before
+
+
+def test_override_keeps_engine_and_replaces_connection_only(tmp_path, pg_server):
+    project = copy_project(FIXTURES / "writeup_project", tmp_path / "portal")
+    db = pg_server.params.with_name("postgres").with_password("s3cret-pw")
+    code = (
+        "import json\nfrom django.conf import settings\n"
+        "d = settings.DATABASES['default']\n"
+        "print(json.dumps({k: d[k] for k in ('ENGINE', 'NAME', 'USER', 'HOST', 'PORT', 'PASSWORD')}))\n"
+        "print(settings.TENANT_MODEL, settings.AUTH_USER_MODEL)\n"
+    )
+    with DjangoRunner(project, "accreditation_portal.settings", db) as runner:
+        result = runner.script(code)
+    assert result.ok, result.stderr
+    first, second = result.stdout.splitlines()[:2]
+    seen = json.loads(first)
+    assert seen == {
+        "ENGINE": "django_tenants.postgresql_backend",
+        "NAME": "postgres",
+        "USER": db.user,
+        "HOST": db.host,
+        "PORT": str(db.port),
+        "PASSWORD": "***",  # the password reached Django, and is scrubbed from the output
+    }
+    assert second == "tenants.Tenant users.User"
+
+
+def test_parse_output_and_final_exception():
+    stdout = (
+        "[standard:acme] Running migrations:\n"
+        "[standard:acme]   Applying documents.0001_initial... OK\n"
+        "[standard:acme]   Applying reports.0001_initial...\n"
+    )
+    stderr = (
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "ValueError: Dependency on app with no migrations: audit\n"
+    )
+    assert parse_output(stdout, stderr) == (("documents.0001_initial",), "reports.0001_initial", "acme")
+    assert final_exception(stderr) == "ValueError: Dependency on app with no migrations: audit"
+    assert final_exception("CommandError: Unknown command\n") == "CommandError: Unknown command"
+
+
+def snapshot_files(project):
+    return {p.relative_to(project).as_posix(): p.read_bytes() for p in project.rglob("*") if p.is_file()}
+

@@ -63,6 +63,14 @@ def test_parse_output_and_final_exception():
     assert parse_output(stdout, stderr) == (("documents.0001_initial",), "reports.0001_initial", "acme")
     assert final_exception(stderr) == "ValueError: Dependency on app with no migrations: audit"
     assert final_exception("CommandError: Unknown command\n") == "CommandError: Unknown command"
+    system_check = (
+        "SystemCheckError: System check identified some issues:\n\nERRORS:\n"
+        "tenants.Tenant.owner: (fields.E304) Reverse accessor 'User.tenant_set' clashes.\n"
+        "\tHINT: Add or change a related_name argument.\n\nSystem check identified 1 issue (0 silenced).\n"
+    )
+    assert final_exception(system_check) == (
+        "SystemCheckError: tenants.Tenant.owner: (fields.E304) Reverse accessor 'User.tenant_set' clashes."
+    )
 
 
 def snapshot_files(project):

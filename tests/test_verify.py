@@ -110,3 +110,39 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+REQUIRED_FIELDS_MIGRATION = '''from django.conf import settings
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("tenants", "0001_initial"), migrations.swappable_dependency(settings.AUTH_USER_MODEL)]
+    operations = [
+        migrations.AddField("tenant", "contact_email", models.EmailField(max_length=254, default="a@b.c"), preserve_default=False),
+        migrations.AddField("tenant", "owner", models.ForeignKey(on_delete=models.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL)),
+    ]
+'''
+
+
+def test_required_tenant_fields_that_cannot_be_filled_are_named(tmp_path, pg_server):
+    project = copy_project(FIXTURES / "writeup_project", tmp_path / "portal")
+    assert invoke("apply", "--no-commit", str(project)).exit_code == 0
+    models_py = project / "tenants" / "models.py"
+    models_py.write_text(
+        models_py.read_text()
+        .replace("from django.db import models", "from django.conf import settings\nfrom django.db import models")
+        .replace(
+            "    created_on = models.DateField(auto_now_add=True)\n",
+            "    created_on = models.DateField(auto_now_add=True)\n"
+            "    contact_email = models.EmailField()\n"
+            "    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name='+')\n",
+        )
+    )
+    (project / "tenants" / "migrations" / "0002_required.py").write_text(REQUIRED_FIELDS_MIGRATION)
+    result = invoke("verify", str(project), "--database-url", pg_server.url)
+    assert result.exit_code == 4, result.output
+    assert "ok      migrate_schemas --shared" in result.stdout
+    assert "FAILED  create 2 tenants with domains" in result.stdout
+    # the e-mail got a sample value; the owner cannot be invented
+    assert "required fields without a default that tenantfix cannot fill: tenants.Tenant: owner (ForeignKey)." in result.stdout

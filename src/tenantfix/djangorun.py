@@ -107,15 +107,25 @@ def parse_output(stdout: str, stderr: str) -> tuple[tuple[str, ...], str | None,
 
 
 def final_exception(stderr: str) -> str | None:
-    """The last ``SomeError: message`` line of a traceback (or a CommandError line)."""
+    """The last ``SomeError: message`` line of a traceback (or a CommandError line).
+
+    Django's system checks print ``SystemCheckError`` followed by one line per error; those
+    lines are the message that matters, so they are joined onto it.
+    """
     lines = [line.rstrip() for line in stderr.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if line.startswith("SystemCheckError:"):
+            errors = [
+                text.strip()
+                for text in lines[i + 1 :]
+                if re.match(r"^\S+: \(\w+\.E\d+\)", text.strip())
+            ]
+            return "SystemCheckError: " + "; ".join(errors) if errors else line
     for line in reversed(lines):
         text = line.strip()
-        if (
-            text.startswith("CommandError:")
-            or _EXCEPTION.match(text)
-            or _BARE_EXCEPTION.match(text)
-        ):
+        if text.startswith("HINT:"):
+            continue
+        if _EXCEPTION.match(text) or _BARE_EXCEPTION.match(text):
             return text
     return lines[-1].strip() if lines else None
 

@@ -146,3 +146,16 @@ def test_required_tenant_fields_that_cannot_be_filled_are_named(tmp_path, pg_ser
     assert "FAILED  create 2 tenants with domains" in result.stdout
     # the e-mail got a sample value; the owner cannot be invented
     assert "required fields without a default that tenantfix cannot fill: tenants.Tenant: owner (ForeignKey)." in result.stdout
+
+
+def test_apply_push_verify_runs_the_bot_hook(writeup_repo, tmp_path, pg_server):
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(writeup_repo, "remote", "add", "origin", str(remote))
+    git(writeup_repo, "push", "-q", "origin", "main")
+    result = invoke(
+        "apply", "--push", "--base", "main", "--verify", "--database-url", pg_server.url, str(writeup_repo)
+    )
+    assert result.exit_code == 0, result.output
+    assert "Verification passed." in result.stderr
+    assert BRANCH in git(remote, "branch", "--list", BRANCH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from support_forge import REPO, git, init_repo, make_bare_remote
 
-from tenantfix.bot import TRAILER, fingerprint_from_message, publish
+from tenantfix.bot import TRAILER, PublishTarget, fingerprint_from_message, publish
 from tenantfix.errors import ExitCode, TenantfixError
 from tenantfix.forge import ForgeOptions
 from tenantfix.graph.model import Location
@@ -95,10 +96,14 @@ def advance_base(
     return git(other, "rev-parse", "HEAD")
 
 
+_TARGET_FIELDS = {f.name for f in dataclasses.fields(PublishTarget)}
+
+
 def run(work: Path, **kwargs):
-    kwargs.setdefault("branch", BRANCH)
+    target = {k: kwargs.pop(k) for k in list(kwargs) if k in _TARGET_FIELDS}
+    target.setdefault("branch", BRANCH)
     kwargs.setdefault("forge_options", FAST)
-    return publish(work, compute=compute, **kwargs)
+    return publish(work, PublishTarget(**target), compute=compute, **kwargs)
 
 
 def test_first_run_pushes_a_bot_commit_and_leaves_the_checkout_alone(local):
@@ -229,7 +234,7 @@ def test_lease_protects_a_branch_that_moved_under_us(local, tmp_path):
         return compute(project_dir)
 
     with pytest.raises(TenantfixError) as info:
-        publish(work, compute=compute_while_someone_pushes, branch=BRANCH)
+        publish(work, PublishTarget(branch=BRANCH), compute=compute_while_someone_pushes)
     assert info.value.exit_code == ExitCode.REMOTE
     assert "stale info" in info.value.message
     assert remote_sha(bare, f"refs/heads/{BRANCH}") == git(other, "rev-parse", "HEAD")

@@ -77,6 +77,23 @@ class FixOutcome(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class PublishTarget:
+    """Where the fix goes: the bot branch, the remote and base, and the pull request options."""
+
+    branch: str
+    remote: str = "origin"
+    base: str | None = None
+    open_pr: bool = False
+    provider: Provider | None = None
+    api_url: str | None = None
+    repository: str | None = None
+    labels: tuple[str, ...] = ("tenantfix",)
+    draft: bool = False
+    reviewers: tuple[str, ...] = ()
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class PublishResult:
     """What happened; ``messages`` are the lines to show the user, already scrubbed."""
 
@@ -196,21 +213,11 @@ def _commits(git: _Git, tip: str, exclude: Sequence[str]) -> list[_CommitInfo]:
 # ---------------------------------------------------------------------------- publish
 def publish(
     repo_root: Path,
+    target: PublishTarget,
     *,
     compute: Callable[[Path], FixOutcome],
-    branch: str,
     project_prefix: str = "",
-    remote: str = "origin",
-    base: str | None = None,
-    open_pr: bool = False,
-    provider: Provider | None = None,
-    api_url: str | None = None,
-    repository: str | None = None,
-    labels: Sequence[str] = ("tenantfix",),
-    draft: bool = False,
-    reviewers: Sequence[str] = (),
     author: Identity | None = None,
-    force: bool = False,
     verify: Callable[[Path, FixOutcome], Verification] | None = None,
     forge: Forge | None = None,
     forge_options: ForgeOptions | None = None,
@@ -226,6 +233,7 @@ def publish(
     """
     from tenantfix import vcs
 
+    branch, remote, base, force = target.branch, target.remote, target.base, target.force
     messages: list[str] = []
 
     def say(line: str) -> None:
@@ -241,20 +249,20 @@ def publish(
     except _GitFailed:
         raise TenantfixError(
             f"no git remote named {remote!r}; add it (`git remote add {remote} URL`) or pass "
-            "the remote to --push",
+            "the remote with --remote",
             ExitCode.USAGE,
         ) from None
     try:
-        guessed = provider or parse_remote_url(remote_url).provider
+        guessed = target.provider or parse_remote_url(remote_url).provider
     except ValueError:
-        guessed = provider
+        guessed = target.provider
     token = read_token(guessed, required=False) if guessed else None
-    if open_pr and forge is None:
+    if target.open_pr and forge is None:
         forge = forge_for_remote(
             remote_url,
-            provider=provider,
-            api_url=api_url,
-            repository=repository,
+            provider=target.provider,
+            api_url=target.api_url,
+            repository=target.repository,
             options=forge_options,
         )
         token = read_token(forge.provider)
@@ -394,9 +402,9 @@ def publish(
             body=body,
             fp=fp,
             pushed=pushed,
-            labels=labels,
-            draft=draft,
-            reviewers=reviewers,
+            labels=target.labels,
+            draft=target.draft,
+            reviewers=target.reviewers,
         )
     except ForgeError as exc:
         raise _remote_error(exc.message, branch, commit_sha) from None
@@ -565,19 +573,9 @@ def parse_author(text: str) -> Identity:
 def publish_project(
     path: Path,
     options: Options,
+    target: PublishTarget,
     *,
-    branch: str,
-    remote: str = "origin",
-    base: str | None = None,
-    open_pr: bool = False,
-    provider: Provider | None = None,
-    api_url: str | None = None,
-    repository: str | None = None,
-    labels: Sequence[str] = ("tenantfix",),
-    draft: bool = False,
-    reviewers: Sequence[str] = (),
     author: str | None = None,
-    force: bool = False,
     verify: Callable[[Path, FixOutcome], Verification] | None = None,
     forge_options: ForgeOptions | None = None,
     echo: Callable[[str], None] | None = None,
@@ -605,20 +603,10 @@ def publish_project(
 
     return publish(
         git_root,
+        target,
         compute=compute,
-        branch=branch,
         project_prefix=prefix,
-        remote=remote,
-        base=base,
-        open_pr=open_pr,
-        provider=provider,
-        api_url=api_url,
-        repository=repository,
-        labels=labels,
-        draft=draft,
-        reviewers=reviewers,
         author=parse_author(author) if author else _author(git_root),
-        force=force,
         verify=verify,
         forge_options=forge_options,
         echo=echo,

@@ -185,7 +185,7 @@ def apply(
 
         progress = StepProgress(quiet=not verify)
         if push or open_pr:
-            from tenantfix.bot import publish_project
+            from tenantfix.bot import PublishTarget, publish_project
 
             verify_hook = None
             if verify:
@@ -208,18 +208,20 @@ def apply(
             publish_project(
                 path,
                 options,
-                branch=config.branch or DEFAULT_BRANCH,
-                remote=remote,
-                base=base,
-                open_pr=open_pr,
-                provider=cast("Literal['github', 'gitlab'] | None", provider),
-                api_url=api_url,
-                repository=repository,
-                labels=label if label is not None else ["tenantfix"],
-                draft=draft,
-                reviewers=reviewer or [],
+                PublishTarget(
+                    branch=config.branch or DEFAULT_BRANCH,
+                    remote=remote,
+                    base=base,
+                    open_pr=open_pr,
+                    provider=cast("Literal['github', 'gitlab'] | None", provider),
+                    api_url=api_url,
+                    repository=repository,
+                    labels=tuple(label) if label is not None else ("tenantfix",),
+                    draft=draft,
+                    reviewers=tuple(reviewer or ()),
+                    force=force,
+                ),
                 author=author,
-                force=force,
                 verify=verify_hook,
                 echo=err,
             )

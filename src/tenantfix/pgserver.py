@@ -39,7 +39,7 @@ _SERVER_OPTIONS = {
     "log_min_messages": "warning",
 }
 _NO_BINARIES = (
-    "no PostgreSQL server binaries found (looked at ${env}, `pg_config --bindir`, "
+    "No PostgreSQL server binaries found (looked at ${env}, `pg_config --bindir`, "
     "/usr/lib/postgresql/*/bin and PATH for initdb and postgres). Install them "
     "(Debian/Ubuntu: `apt-get install postgresql`; macOS: `brew install postgresql`), "
     "set {env}=/path/to/bin, or pass --database-url to use an existing server."
@@ -134,6 +134,12 @@ class ThrowawayPostgres:
 
     def start(self) -> ThrowawayPostgres:
         bindir = self.bindir or find_bindir()
+        if not _has_server(bindir):
+            raise TenantfixError(
+                f"{bindir} holds no PostgreSQL server binaries (initdb, postgres). "
+                + _NO_BINARIES.format(env=BINDIR_ENV),
+                ExitCode.REFUSED,
+            )
         self.bindir = bindir
         self._tmp = Path(tempfile.mkdtemp(prefix="tenantfix-pg-"))
         try:

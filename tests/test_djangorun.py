@@ -60,7 +60,11 @@ def test_parse_output_and_final_exception():
         '  File "x.py", line 1, in <module>\n'
         "ValueError: Dependency on app with no migrations: audit\n"
     )
-    assert parse_output(stdout, stderr) == (("documents.0001_initial",), "reports.0001_initial", "acme")
+    assert parse_output(stdout, stderr) == (
+        ("documents.0001_initial",),
+        "reports.0001_initial",
+        "acme",
+    )
     assert final_exception(stderr) == "ValueError: Dependency on app with no migrations: audit"
     assert final_exception("CommandError: Unknown command\n") == "CommandError: Unknown command"
     system_check = (
@@ -74,5 +78,6 @@ def test_parse_output_and_final_exception():
 
 
 def snapshot_files(project):
-    return {p.relative_to(project).as_posix(): p.read_bytes() for p in project.rglob("*") if p.is_file()}
-
+    return {
+        p.relative_to(project).as_posix(): p.read_bytes() for p in project.rglob("*") if p.is_file()
+    }

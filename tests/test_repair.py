@@ -141,11 +141,17 @@ def test_dependents_that_really_ran_are_refused(writeup_repo):
     """A phantom users app whose `zero --fake` would unrecord admin, which did run in public."""
     git(writeup_repo, "switch", "-q", "-c", "manual-fix")
     settings = writeup_repo / "accreditation_portal" / "settings.py"
-    settings.write_text(settings.read_text().replace("    'tenants',\n]", "    'tenants',\n    'users',\n]", 1))
+    settings.write_text(
+        settings.read_text().replace("    'tenants',\n]", "    'tenants',\n    'users',\n]", 1)
+    )
     location = discover(writeup_repo)
     graph = build_graph(location.root, resolve_settings(location))
     index = MigrationIndex(graph)
-    recorded = {("users", "0001_initial"), ("admin", "0001_initial"), ("accreditation", "0001_initial")}
+    recorded = {
+        ("users", "0001_initial"),
+        ("admin", "0001_initial"),
+        ("accreditation", "0001_initial"),
+    }
     phantoms, refusals = analyse_schema(index, PUBLIC, recorded, {"django_admin_log"})
     assert phantoms == []
     assert [r.app_label for r in refusals] == ["users"]
@@ -153,7 +159,9 @@ def test_dependents_that_really_ran_are_refused(writeup_repo):
     # accreditation is tenant-only: unrecording it in public is bookkeeping, not refused
     assert "accreditation" not in refusals[0].reason
 
-    phantoms, refusals = analyse_schema(index, PUBLIC, recorded - {("admin", "0001_initial")}, set())
+    phantoms, refusals = analyse_schema(
+        index, PUBLIC, recorded - {("admin", "0001_initial")}, set()
+    )
     assert refusals == []
     assert [(p.app_label, p.records, p.dependents) for p in phantoms] == [
         ("users", ("users.0001_initial",), ("accreditation.0001_initial",))
@@ -166,11 +174,18 @@ def test_not_a_django_tenants_database_and_bad_connections(writeup_repo, pg_serv
     assert "is not a Django database: public has no django_migrations table" in empty.stderr
 
     with psycopg.connect(pg_database.url, autocommit=True) as conn:
-        conn.execute("CREATE TABLE django_migrations (id serial, app text, name text, applied timestamptz)")
-        conn.execute("INSERT INTO django_migrations (app, name, applied) VALUES ('auth', '0001_initial', now())")
+        conn.execute(
+            "CREATE TABLE django_migrations (id serial, app text, name text, applied timestamptz)"
+        )
+        conn.execute(
+            "INSERT INTO django_migrations (app, name, applied) VALUES ('auth', '0001_initial', now())"
+        )
     plain = invoke("repair-db", str(writeup_repo), "--database-url", pg_database.url)
     assert plain.exit_code == 3
-    assert "is not a django-tenants database for this project: public has no tenants_tenant" in plain.stderr
+    assert (
+        "is not a django-tenants database for this project: public has no tenants_tenant"
+        in plain.stderr
+    )
 
     ghost = f"postgresql://ghost:pa55-word@{pg_server.host}:{pg_server.port}/{pg_database.name}"
     denied = invoke("repair-db", str(writeup_repo), "--database-url", ghost)

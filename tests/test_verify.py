@@ -12,13 +12,13 @@ from tenantfix.cli import app
 
 BRANCH = "tenantfix/shared-user-app"
 
-BROKEN_MIGRATION = '''from django.db import migrations
+BROKEN_MIGRATION = """from django.db import migrations
 
 
 class Migration(migrations.Migration):
     dependencies = [("tenants", "0001_initial")]
     operations = [migrations.RunSQL("UPDATE tenants_tenant SET no_such_column = 1")]
-'''
+"""
 
 
 def invoke(*args: str):
@@ -34,7 +34,9 @@ def test_verify_reports_the_writeup_failure_on_a_throwaway_server(tmp_path):
     out = result.stdout
     assert "FAILED  migrate_schemas --shared" in out
     assert "migration: admin.0001_initial" in out
-    assert 'error:     django.db.utils.ProgrammingError: relation "users_user" does not exist' in out
+    assert (
+        'error:     django.db.utils.ProgrammingError: relation "users_user" does not exist' in out
+    )
     assert "skipped create 2 tenants with domains" in out and "skipped migrate_schemas" in out
     assert "a throwaway PostgreSQL 1" in out
     assert not list(project.rglob("__pycache__"))
@@ -112,7 +114,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-REQUIRED_FIELDS_MIGRATION = '''from django.conf import settings
+REQUIRED_FIELDS_MIGRATION = """from django.conf import settings
 from django.db import migrations, models
 
 
@@ -122,7 +124,7 @@ class Migration(migrations.Migration):
         migrations.AddField("tenant", "contact_email", models.EmailField(max_length=254, default="a@b.c"), preserve_default=False),
         migrations.AddField("tenant", "owner", models.ForeignKey(on_delete=models.CASCADE, related_name="+", to=settings.AUTH_USER_MODEL)),
     ]
-'''
+"""
 
 
 def test_required_tenant_fields_that_cannot_be_filled_are_named(tmp_path, pg_server):
@@ -131,7 +133,10 @@ def test_required_tenant_fields_that_cannot_be_filled_are_named(tmp_path, pg_ser
     models_py = project / "tenants" / "models.py"
     models_py.write_text(
         models_py.read_text()
-        .replace("from django.db import models", "from django.conf import settings\nfrom django.db import models")
+        .replace(
+            "from django.db import models",
+            "from django.conf import settings\nfrom django.db import models",
+        )
         .replace(
             "    created_on = models.DateField(auto_now_add=True)\n",
             "    created_on = models.DateField(auto_now_add=True)\n"
@@ -145,7 +150,10 @@ def test_required_tenant_fields_that_cannot_be_filled_are_named(tmp_path, pg_ser
     assert "ok      migrate_schemas --shared" in result.stdout
     assert "FAILED  create 2 tenants with domains" in result.stdout
     # the e-mail got a sample value; the owner cannot be invented
-    assert "required fields without a default that tenantfix cannot fill: tenants.Tenant: owner (ForeignKey)." in result.stdout
+    assert (
+        "required fields without a default that tenantfix cannot fill: tenants.Tenant: owner (ForeignKey)."
+        in result.stdout
+    )
 
 
 def test_apply_push_verify_runs_the_bot_hook(writeup_repo, tmp_path, pg_server):
@@ -154,7 +162,14 @@ def test_apply_push_verify_runs_the_bot_hook(writeup_repo, tmp_path, pg_server):
     git(writeup_repo, "remote", "add", "origin", str(remote))
     git(writeup_repo, "push", "-q", "origin", "main")
     result = invoke(
-        "apply", "--push", "--base", "main", "--verify", "--database-url", pg_server.url, str(writeup_repo)
+        "apply",
+        "--push",
+        "--base",
+        "main",
+        "--verify",
+        "--database-url",
+        pg_server.url,
+        str(writeup_repo),
     )
     assert result.exit_code == 0, result.output
     assert "Verification passed." in result.stderr

@@ -229,7 +229,7 @@ class scratch_copy:
         self.tmp = tempfile.mkdtemp(prefix="tenantfix-scratch-")
         target = Path(self.tmp) / self.root.name
         shutil.copytree(
-            self.root, target, ignore=_ignore, symlinks=True, copy_function=_link_or_copy
+            self.root, target, ignore=skip_when_copying, symlinks=True, copy_function=_link_or_copy
         )
         for rel, data in self.changes.items():
             if data is None:
@@ -243,7 +243,8 @@ class scratch_copy:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _ignore(directory: str, names: list[str]) -> set[str]:
+def skip_when_copying(directory: str, names: list[str]) -> set[str]:
+    """``copytree`` ignore: VCS/cache folders, virtualenvs and files over 2 MB (never source)."""
     skipped: set[str] = set()
     base = Path(directory)
     for name in names:

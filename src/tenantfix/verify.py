@@ -371,12 +371,12 @@ def fixed_copy(project_dir: Path, changes: Mapping[str, bytes | None]) -> Iterat
     import shutil
     import tempfile
 
-    from tenantfix.pipeline import _ignore
+    from tenantfix.pipeline import skip_when_copying
 
     parent = Path(tempfile.mkdtemp(prefix="tenantfix-verify-"))
     try:
         target = parent / project_dir.name
-        shutil.copytree(project_dir, target, ignore=_ignore, symlinks=True)
+        shutil.copytree(project_dir, target, ignore=skip_when_copying, symlinks=True)
         for rel, data in changes.items():
             path = target / rel
             path.unlink(missing_ok=True)

@@ -50,10 +50,6 @@ class ApplyOutcome:
     diff_prefix: str = ""  # project root relative to the git root, for diffs and commits
     verification: VerifyReport | None = None  # set when ``verify`` ran (and passed)
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.result.changes)
-
 
 @contextlib.contextmanager
 def _source_tree(request: ApplyRequest) -> Iterator[tuple[Path, Path | None, str]]:

@@ -130,3 +130,13 @@ def simulated_failure(graph: ProjectGraph, *tables: str) -> Prediction | None:
             if error in wanted:
                 return Prediction(schema.step, migration, error)
     return None
+
+
+def first_migration_referencing(graph: ProjectGraph, app: App, model_key: str) -> str | None:
+    """The first of ``app``'s migrations with a relation to ``model_key`` (``label.model``)."""
+    for migration in app.migrations:
+        relations = [r for cm in migration.created_models for r in cm.relations]
+        relations += [r for _, r in migration.added_relations]
+        if any(r.target and graph.resolve_model(r.target) == model_key for r in relations):
+            return migration.name
+    return None

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 
 from tenantfix.checks import Check
 from tenantfix.checks._lists import (
+    first_migration_referencing,
     public_list_label,
     share_app_fixes,
     simulated_failure,
@@ -46,7 +47,7 @@ def _dependents(graph: ProjectGraph, user_app: App) -> list[tuple[App, str | Non
     for app in graph.apps:
         if app is user_app or not graph.is_shared(app):
             continue
-        migration = _first_user_migration(graph, app, user_key)
+        migration = first_migration_referencing(graph, app, user_key)
         if migration is not None:
             found.append((app, migration))
         elif any(
@@ -59,15 +60,6 @@ def _dependents(graph: ProjectGraph, user_app: App) -> list[tuple[App, str | Non
         elif app.label in _ALWAYS_DEPEND and not app.migrations:
             found.append((app, _ALWAYS_DEPEND[app.label]))
     return found
-
-
-def _first_user_migration(graph: ProjectGraph, app: App, user_key: str) -> str | None:
-    for migration in app.migrations:
-        relations = [r for cm in migration.created_models for r in cm.relations]
-        relations += [r for _, r in migration.added_relations]
-        if any(r.target and graph.resolve_model(r.target) == user_key for r in relations):
-            return migration.name
-    return None
 
 
 @check.register

@@ -20,7 +20,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tenantfix.checks import Check
-from tenantfix.checks._lists import public_list_label, share_app_fixes, simulated_failure, where
+from tenantfix.checks._lists import (
+    first_migration_referencing,
+    public_list_label,
+    share_app_fixes,
+    simulated_failure,
+    where,
+)
 from tenantfix.graph.model import App, ProjectGraph, SettingValue
 from tenantfix.plan import Diagnostic, Prediction
 
@@ -30,13 +36,10 @@ check = Check(__name__)
 def _first_reference(graph: ProjectGraph, target_key: str) -> tuple[App, str] | None:
     """A shared migration with a relation to the tenant model: the first to fail in public."""
     for app in graph.apps:
-        if not graph.is_shared(app):
-            continue
-        for migration in app.migrations:
-            relations = [r for cm in migration.created_models for r in cm.relations]
-            relations += [r for _, r in migration.added_relations]
-            if any(r.target and graph.resolve_model(r.target) == target_key for r in relations):
-                return app, migration.name
+        if graph.is_shared(app):
+            name = first_migration_referencing(graph, app, target_key)
+            if name is not None:
+                return app, name
     return None
 
 

@@ -163,9 +163,11 @@ def _validate(key: str, value: object, where: str, path: Path) -> object:
         return value
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: `{key}` must be a non-empty string, not {value!r}")
-    if key == "python" and not Path(value).is_absolute() and ("/" in value or "\\" in value):
-        # a relative interpreter path means "relative to the pyproject.toml", not to the cwd
-        return str((path.parent / value).resolve())
+    if key == "python":
+        from tenantfix.interpreter import resolve_python
+
+        # relative to the pyproject.toml, not to the cwd; symlinks kept (a venv's python is one)
+        return resolve_python(value, path.parent)
     return value
 
 

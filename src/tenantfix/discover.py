@@ -61,15 +61,40 @@ def find_manage_py(path: Path) -> Path:
 
 
 def _walk_manage_py(path: Path, depth: int) -> list[Path]:
+    """manage.py files up to ``depth`` levels below ``path``, each real file once.
+
+    A symlinked directory is never entered: it leads either out of the tree (not the user's
+    project) or back into it (``loop -> .``), where the real directory is walked anyway. An
+    unreadable directory is skipped like a missing one.
+    """
+    seen: set[Path] = set()
     out: list[Path] = []
-    if depth == 0:
-        return out
-    for child in path.iterdir():
-        if child.is_dir() and child.name not in _SKIP_DIRS and not child.name.startswith("."):
-            if (child / "manage.py").is_file():
-                out.append(child / "manage.py")
-            else:
-                out.extend(_walk_manage_py(child, depth - 1))
+
+    def walk(directory: Path, depth: int) -> None:
+        if depth == 0:
+            return
+        try:
+            children = sorted(directory.iterdir())
+        except OSError:
+            return
+        for child in children:
+            if child.name in _SKIP_DIRS or child.name.startswith("."):
+                continue
+            manage_py = child / "manage.py"
+            try:
+                # a docker volume such as ./data/db (mode 700, another owner) raises here
+                if child.is_symlink() or not child.is_dir():
+                    continue
+                found = manage_py.is_file()
+            except OSError:
+                continue
+            if not found:
+                walk(child, depth - 1)
+            elif (real := manage_py.resolve()) not in seen:
+                seen.add(real)
+                out.append(manage_py)
+
+    walk(path, depth)
     return out
 
 

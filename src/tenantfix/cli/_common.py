@@ -6,11 +6,15 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tenantfix.errors import ExitCode, SettingsError, TenantfixError
+
+if TYPE_CHECKING:
+    from tenantfix.config import Config
+    from tenantfix.interpreter import Interpreter
 
 PathArg = Annotated[
     Path,
@@ -28,7 +32,8 @@ PythonOpt = Annotated[
     str | None,
     typer.Option(
         "--python",
-        help="The project's interpreter, for Django's makemigrations (default: this one).",
+        help="The project's interpreter (a path relative to the current directory, or a name "
+        "on PATH), for locating installed apps and running Django (default: this one).",
     ),
 ]
 SelectOpt = Annotated[
@@ -67,3 +72,20 @@ def color_enabled() -> bool:
     import os
 
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def project_python(config: Config, flag: str | None, *, need_django: bool) -> Interpreter | None:
+    """The project's interpreter, checked before any work starts; ``None``: use tenantfix's own.
+
+    The ``--python`` flag (relative to the current directory) wins over ``python`` in
+    ``[tool.tenantfix]`` (already made absolute against its pyproject.toml). An unusable one
+    raises a usage error naming the path and what is missing.
+    """
+    from tenantfix.interpreter import inspect_python, resolve_python
+
+    if flag is not None:
+        return inspect_python(resolve_python(flag), need_django=need_django, source="--python")
+    if config.python is not None:
+        source = f"`python` in {config.path}" if config.path else "python"
+        return inspect_python(config.python, need_django=need_django, source=source)
+    return None

@@ -17,6 +17,7 @@ from tenantfix.cli._common import (
     SettingsOpt,
     err,
     handle_errors,
+    project_python,
 )
 from tenantfix.errors import ExitCode
 
@@ -172,9 +173,12 @@ def apply(
             branch=branch,
             unsafe_fixes=unsafe_fixes or None,
         )
+        # makemigrations and --verify run Django there: checked before anything else runs
+        interpreter = project_python(config, python, need_django=True)
+        project_interpreter = interpreter.path if interpreter else None
         options = Options(
             settings=config.settings,
-            python=config.python,
+            python=project_interpreter,
             select=config.select,
             ignore=config.ignore,
             unsafe_fixes=config.unsafe_fixes,
@@ -197,7 +201,7 @@ def apply(
                             project_dir,
                             fix.changes,
                             settings=config.settings,
-                            python=config.python,
+                            python=project_interpreter,
                             database_url=database_url,
                             progress=progress,
                         )

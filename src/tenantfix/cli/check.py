@@ -16,6 +16,7 @@ from tenantfix.cli._common import (
     SettingsOpt,
     color_enabled,
     handle_errors,
+    project_python,
 )
 
 
@@ -55,9 +56,12 @@ def check(
         config = load_config(path).merged(
             select=select, ignore=ignore, settings=settings, python=python
         )
+        # Also without --probe: Django's own apps (auth, admin, contenttypes) are located on
+        # that interpreter's sys.path; one without Django would silently hide TF001/TF003.
+        interpreter = project_python(config, python, need_django=True)
         options = Options(
             settings=config.settings,
-            python=config.python,
+            python=interpreter.path if interpreter else None,
             select=config.select,
             ignore=config.ignore,
             probe=probe,

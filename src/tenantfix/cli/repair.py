@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from tenantfix.cli._app import app
-from tenantfix.cli._common import PathArg, PythonOpt, SettingsOpt, err, handle_errors
+from tenantfix.cli._common import (
+    PathArg,
+    PythonOpt,
+    SettingsOpt,
+    err,
+    handle_errors,
+    project_python,
+)
 
 
 @app.command("repair-db")
@@ -49,7 +56,9 @@ def repair_db(
         raise typer.Exit(int(ExitCode.USAGE))
     with handle_errors(settings_exit=ExitCode.REFUSED):
         config = load_config(path).merged(settings=settings, python=python)
-        plan = plan_repair(path, database_url, settings=config.settings, python=config.python)
+        interpreter = project_python(config, python, need_django=True)
+        project_interpreter = interpreter.path if interpreter else None
+        plan = plan_repair(path, database_url, settings=config.settings, python=project_interpreter)
         for line in plan.lines():
             typer.echo(line)
         if plan.refused:
@@ -60,7 +69,7 @@ def repair_db(
             err("Nothing was changed. Rerun with --execute to run the plan.")
             raise typer.Exit(int(ExitCode.FINDINGS))
         with StepProgress() as progress:
-            outcome = run_plan(plan, python=config.python, progress=progress)
+            outcome = run_plan(plan, python=project_interpreter, progress=progress)
     for run in outcome.runs:
         mark = "ok" if run.ok else "FAILED"
         typer.echo(f"{mark:<8}{run.command} ({run.seconds:.1f} s)")

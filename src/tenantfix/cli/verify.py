@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from tenantfix.cli._app import app
-from tenantfix.cli._common import PathArg, PythonOpt, SettingsOpt, err, handle_errors
+from tenantfix.cli._common import (
+    PathArg,
+    PythonOpt,
+    SettingsOpt,
+    err,
+    handle_errors,
+    project_python,
+)
 
 DatabaseUrlOpt = Annotated[
     str | None,
@@ -49,12 +56,14 @@ def verify(
 
     with handle_errors():
         config = load_config(path).merged(settings=settings, python=python)
+        # before any PostgreSQL is started
+        interpreter = project_python(config, python, need_django=True)
         with StepProgress(quiet=quiet) as progress:
             report = verify_project(
                 path,
                 ref=ref,
                 settings=config.settings,
-                python=config.python,
+                python=interpreter.path if interpreter else None,
                 database_url=database_url,
                 progress=progress,
             )

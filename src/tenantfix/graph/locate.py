@@ -36,10 +36,25 @@ def interpreter_sys_path(python: str | None = None) -> tuple[str, ...]:
                 cwd="/",
             ).stdout
             paths = json.loads(out)
-        except (OSError, subprocess.SubprocessError, ValueError):
-            paths = list(sys.path)
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            # Never fall back to our own sys.path: findings would describe another environment.
+            from tenantfix.errors import TenantfixError
+
+            raise TenantfixError(
+                f"--python {exe}: cannot read its sys.path ({_reason(exc)}); pass the "
+                "interpreter of the project's virtualenv"
+            ) from None
     # '' (the cwd) and zip files cannot hold an app we can read; the project root is searched first
     return tuple(p for p in paths if p and Path(p).is_dir())
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, subprocess.CalledProcessError):
+        lines = (exc.stderr or "").strip().splitlines()
+        return lines[-1] if lines else f"exit status {exc.returncode}"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return "it did not print a sys.path" if isinstance(exc, ValueError) else str(exc)
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,7 +238,8 @@ def test_lease_protects_a_branch_that_moved_under_us(local, tmp_path):
     assert info.value.exit_code == ExitCode.REMOTE
     assert "stale info" in info.value.message
     assert remote_sha(bare, f"refs/heads/{BRANCH}") == git(other, "rev-parse", "HEAD")
-    assert "kept" in info.value.message
+    local = git(work, "rev-parse", f"refs/heads/{BRANCH}")
+    assert f"The local branch '{BRANCH}' is at {local[:12]}." in info.value.message
 
 
 def test_unknown_remote_is_a_usage_error(local):
@@ -413,7 +414,9 @@ def test_401_is_a_clean_error_and_the_branch_is_kept(served, fake_forge, forge_t
     with pytest.raises(TenantfixError) as info:
         run(work, open_pr=True, provider=provider, api_url=api)
     assert info.value.exit_code == ExitCode.REMOTE
-    assert "401" in info.value.message and "kept" in info.value.message
+    local = git(work, "rev-parse", f"refs/heads/{BRANCH}")
+    assert "401" in info.value.message
+    assert f"The local branch '{BRANCH}' is at {local[:12]}." in info.value.message
     assert forge_token not in info.value.message
     assert git(work, "rev-parse", f"refs/heads/{BRANCH}")
     # the branch was pushed before the API failed; the next run only has to open the PR
@@ -430,6 +433,7 @@ def test_missing_token_fails_before_anything_is_pushed(served, fake_forge, monke
         run(work, open_pr=True, provider=provider, api_url=api)
     assert info.value.exit_code == ExitCode.REMOTE
     assert "_TOKEN is not set" in info.value.message
+    assert "kept" not in info.value.message and "Nothing was written" in info.value.message
     assert remote_sha(bare, f"refs/heads/{BRANCH}") is None
     assert fake_forge.requests == []
 
@@ -443,6 +447,9 @@ def test_push_over_http_needs_the_token(served, fake_forge, monkeypatch):
         run(work, base="main")
     assert info.value.exit_code == ExitCode.REMOTE
     assert "cannot read" in info.value.message
+    # no branch existed before the failure, and the message does not pretend one is kept
+    assert "kept" not in info.value.message
+    assert f"No local branch '{BRANCH}' exists; nothing was written." in info.value.message
     assert remote_sha(bare, f"refs/heads/{BRANCH}") is None
 
 
@@ -456,3 +463,21 @@ def test_a_pr_closed_by_a_human_is_not_reopened(served, fake_forge):
     assert len(pulls_of(fake_forge, provider)) == 1
     assert any("not reopening" in m for m in again.messages)
     assert again.fingerprint == first.fingerprint
+
+
+def test_unreachable_remote_says_only_what_is_true_of_the_local_branch(local, tmp_path):
+    """Before any run no local branch exists; after one, the message names where it is."""
+    work, bare = local
+    git(work, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    with pytest.raises(TenantfixError) as info:
+        run(work, base="main")
+    assert info.value.exit_code == ExitCode.REMOTE
+    assert "kept" not in info.value.message
+    assert f"No local branch '{BRANCH}' exists; nothing was written." in info.value.message
+
+    git(work, "remote", "set-url", "origin", str(bare))
+    first = run(work)
+    git(work, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    with pytest.raises(TenantfixError) as info:
+        run(work, base="main")
+    assert f"The local branch '{BRANCH}' is at {first.commit[:12]}." in info.value.message

@@ -3,6 +3,11 @@
 Three outcomes, and nothing half-done in between: a diff on stdout (``dry_run``), the files in
 the working tree (``no_commit``, written all-or-nothing), or a commit on a new branch built
 without touching the user's checkout.
+
+Reruns are no-ops: "nothing to fix" is decided on the tree before any branch is looked at, and
+an existing branch that already holds exactly this fix (same fingerprint trailer as the bot
+writes, same tree, same base) is "up to date". Any other existing branch is refused, saying
+whether it is tenantfix's own stale branch (``--force-branch`` rebuilds it) or someone's work.
 """
 
 from __future__ import annotations
@@ -43,21 +48,33 @@ class ApplyRequest:
 @dataclass(frozen=True, slots=True)
 class ApplyOutcome:
     result: FixResult
-    mode: str  # "dry-run" | "working-tree" | "branch" | "nothing"
+    mode: str  # "dry-run" | "working-tree" | "branch" | "up-to-date" | "nothing"
     branch: str | None = None
     commit: str | None = None
     git_root: Path | None = None
     diff_prefix: str = ""  # project root relative to the git root, for diffs and commits
     verification: VerifyReport | None = None  # set when ``verify`` ran (and passed)
+    replaced: str | None = None  # the old tip, when --force-branch rebuilt an existing branch
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The project to analyse, and (when committing) the repository and commit it comes from."""
+
+    project_dir: Path
+    git_root: Path | None
+    prefix: str  # project root relative to the git root
+    base_sha: str | None = None  # the commit the fix branch starts from
 
 
 @contextlib.contextmanager
-def _source_tree(request: ApplyRequest) -> Iterator[tuple[Path, Path | None, str]]:
-    """Yield (project path to analyse, git root or None, project prefix inside the repo).
+def _source_tree(request: ApplyRequest) -> Iterator[_Source]:
+    """The tree to analyse; when committing, the commit the branch will be built on.
 
     Committing needs the tree the commit is based on: the checkout itself when it is clean,
     or a temporary worktree of HEAD when ``--allow-dirty`` let a dirty one through (the
-    uncommitted edits then stay out of the branch).
+    uncommitted edits then stay out of the branch). Existing branches are not looked at here:
+    whether the tree needs a fix at all is decided first.
     """
     from tenantfix import vcs
 
@@ -65,8 +82,7 @@ def _source_tree(request: ApplyRequest) -> Iterator[tuple[Path, Path | None, str
     project_dir = manage_py.parent
     if request.dry_run or request.no_commit:
         git_root = _git_root_or_none(project_dir)
-        prefix = _prefix(git_root, project_dir)
-        yield project_dir, git_root, prefix
+        yield _Source(project_dir, git_root, _prefix(git_root, project_dir))
         return
     repo = vcs.open_repo(project_dir)
     git_root = vcs.repo_root(repo)
@@ -76,13 +92,6 @@ def _source_tree(request: ApplyRequest) -> Iterator[tuple[Path, Path | None, str
             ExitCode.REFUSED,
         )
     vcs.check_branch_name(repo, request.branch)
-    if vcs.branch_exists(repo, request.branch) and not request.force_branch:
-        raise TenantfixError(
-            f"branch {request.branch!r} already exists. Review or delete it "
-            f"(`git branch -D {request.branch}`), choose another name with --branch, or pass "
-            "--force-branch to replace it.",
-            ExitCode.REFUSED,
-        )
     dirty = vcs.dirty_paths(repo)
     prefix = _prefix(git_root, project_dir)
     if dirty and not request.allow_dirty:
@@ -93,18 +102,21 @@ def _source_tree(request: ApplyRequest) -> Iterator[tuple[Path, Path | None, str
             "built from HEAD without them).",
             ExitCode.REFUSED,
         )
+    base_sha: str = repo.head.commit.hexsha
     if dirty:
-        with vcs.temporary_worktree(git_root, "HEAD") as tree:
-            yield tree / prefix if prefix else tree, git_root, prefix
+        with vcs.temporary_worktree(git_root, base_sha) as tree:
+            yield _Source(tree / prefix if prefix else tree, git_root, prefix, base_sha)
     else:
-        yield project_dir, git_root, prefix
+        yield _Source(project_dir, git_root, prefix, base_sha)
 
 
 def _git_root_or_none(path: Path) -> Path | None:
     import git
 
+    from tenantfix import vcs
+
     try:
-        repo = git.Repo(path, search_parent_directories=True)
+        repo = vcs.repo_at(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
     return Path(repo.working_tree_dir) if repo.working_tree_dir else None
@@ -119,17 +131,22 @@ def _prefix(git_root: Path | None, project_dir: Path) -> str:
 
 def run_apply(request: ApplyRequest) -> ApplyOutcome:
     """Compute the fixes and write them the requested way (or raise, having written nothing)."""
-    with _source_tree(request) as (project_dir, git_root, prefix):
+    with _source_tree(request) as source:
+        project_dir, git_root, prefix = source.project_dir, source.git_root, source.prefix
         result = compute_fixes(project_dir, request.options)
         _require_fixed(result)
         if not result.changes:
             return ApplyOutcome(result, "nothing", git_root=git_root, diff_prefix=prefix)
-        verification = _verify(project_dir, result, request) if request.verify else None
-        if request.dry_run:
-            return ApplyOutcome(
-                result, "dry-run", git_root=git_root, diff_prefix=prefix, verification=verification
-            )
-        if request.no_commit:
+        if request.dry_run or request.no_commit:
+            verification = _verify(project_dir, result, request) if request.verify else None
+            if request.dry_run:
+                return ApplyOutcome(
+                    result,
+                    "dry-run",
+                    git_root=git_root,
+                    diff_prefix=prefix,
+                    verification=verification,
+                )
             write_all_or_nothing(project_dir, result)
             return ApplyOutcome(
                 result,
@@ -138,21 +155,103 @@ def run_apply(request: ApplyRequest) -> ApplyOutcome:
                 diff_prefix=prefix,
                 verification=verification,
             )
-        from tenantfix import vcs
+        return _commit_on_branch(request, result, source)
 
-        assert git_root is not None
-        sha = vcs.commit_changes(
-            git_root,
-            base="HEAD",
-            branch=request.branch,
-            changes={prefix + rel: data for rel, data in result.changes.items()},
-            message=result.commit_message(),
-            author=_author(git_root),
-            force=request.force_branch,
+
+def _commit_on_branch(request: ApplyRequest, result: FixResult, source: _Source) -> ApplyOutcome:
+    from tenantfix import vcs
+    from tenantfix.bot import fingerprint, with_trailer
+
+    git_root, prefix, base_sha = source.git_root, source.prefix, source.base_sha
+    assert git_root is not None and base_sha is not None
+    changes = {prefix + rel: data for rel, data in result.changes.items()}
+    fp = fingerprint(result.fixed, base_sha)
+    existing = _existing_branch(git_root, request.branch, base_sha, changes, fp)
+    if existing is not None and existing.up_to_date:
+        return ApplyOutcome(result, "up-to-date", request.branch, existing.tip, git_root, prefix)
+    if existing is not None and not request.force_branch:
+        raise TenantfixError(existing.refusal(request.branch), ExitCode.REFUSED)
+    verification = _verify(source.project_dir, result, request) if request.verify else None
+    sha = vcs.commit_changes(
+        git_root,
+        base=base_sha,
+        branch=request.branch,
+        changes=changes,
+        message=with_trailer(result.commit_message(), fp),
+        author=_author(git_root),
+        force=request.force_branch,
+    )
+    return ApplyOutcome(
+        result,
+        "branch",
+        request.branch,
+        sha,
+        git_root,
+        prefix,
+        verification=verification,
+        replaced=existing.tip if existing is not None else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ExistingBranch:
+    """What an existing fix branch holds, compared with the fix this run would commit."""
+
+    tip: str
+    up_to_date: bool
+    own: bool  # only tenantfix commits on it (beyond the base): a stale branch of ours
+    foreign: tuple[str, ...]  # commits on it not made by tenantfix
+
+    def refusal(self, branch: str) -> str:
+        if self.own:
+            return (
+                f"branch {branch!r} already exists: it is tenantfix's own branch from an earlier "
+                f"run (only tenantfix commits, tip {self.tip[:12]}), and it holds a different "
+                "fix from the one HEAD needs now (the base moved or the findings changed). "
+                "Rerun with --force-branch to rebuild it from HEAD, or delete it "
+                f"(`git branch -D {branch}`)."
+            )
+        if self.foreign:
+            listing = ", ".join(sha[:12] for sha in self.foreign[:5])
+            what = f"has commits not made by tenantfix ({listing})"
+        else:
+            what = f"is not a tenantfix branch (its tip {self.tip[:12]} is not a tenantfix commit)"
+        return (
+            f"branch {branch!r} already exists and {what}. Review or delete it "
+            f"(`git branch -D {branch}`), choose another name with --branch, or pass "
+            "--force-branch to replace it."
         )
-        return ApplyOutcome(
-            result, "branch", request.branch, sha, git_root, prefix, verification=verification
-        )
+
+
+def _existing_branch(
+    git_root: Path,
+    branch: str,
+    base_sha: str,
+    changes: dict[str, bytes | None],
+    fp: str,
+) -> _ExistingBranch | None:
+    from tenantfix import vcs
+    from tenantfix.bot import branch_commits
+
+    repo = vcs.repo_at(git_root)
+    if not vcs.branch_exists(repo, branch):
+        return None
+    tip: str = repo.rev_parse(f"refs/heads/{branch}").hexsha
+    own = branch_commits(git_root, tip, [base_sha])
+    foreign = tuple(c.sha for c in own if not c.is_bot)
+    tip_info = branch_commits(git_root, tip, [f"{tip}^@"])  # the tip alone
+    tip_is_bot = bool(tip_info) and tip_info[0].is_bot
+    parents = [p.hexsha for p in repo.commit(tip).parents]
+    up_to_date = (
+        tip_is_bot
+        and not foreign
+        and parents == [base_sha]
+        and tip_info[0].fingerprint == fp
+        # the fingerprint names the findings and the base; the tree shows the fix itself
+        # is the same too (options such as --keep-in-tenant-apps change it)
+        and vcs.tree_of(git_root, tip) == vcs.build_tree(git_root, base_sha, changes)
+    )
+    return _ExistingBranch(tip, up_to_date, tip_is_bot and not foreign, foreign)
 
 
 def _verify(project_dir: Path, result: FixResult, request: ApplyRequest) -> VerifyReport:
@@ -190,9 +289,9 @@ def _require_fixed(result: FixResult) -> None:
 
 def _author(git_root: Path) -> Identity | None:
     """The repository's configured user as author (the committer is always tenantfix[bot])."""
-    import git
+    from tenantfix import vcs
 
-    reader = git.Repo(git_root).config_reader()
+    reader = vcs.repo_at(git_root).config_reader()
     try:
         return Identity(
             str(reader.get_value("user", "name")), str(reader.get_value("user", "email"))

@@ -44,7 +44,7 @@ from tenantfix.forge import (
 from tenantfix.forge.remote_url import parse_remote_url, redact_url
 from tenantfix.plan import Diagnostic
 from tenantfix.pr_body import Verification, fingerprint_from_body, render
-from tenantfix.vcs import BOT, BOT_EMAIL, Identity
+from tenantfix.vcs import BOT, BOT_EMAIL, NO_HOOKS, Identity
 
 if TYPE_CHECKING:
     from tenantfix.pipeline import Options
@@ -139,7 +139,7 @@ class _Git:
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            ["git", *args], cwd=self.root, env=self.env, capture_output=True, text=True
+            ["git", *NO_HOOKS, *args], cwd=self.root, env=self.env, capture_output=True, text=True
         )
         if check and proc.returncode != 0:
             raise _GitFailed(scrub(proc.stderr.strip() or proc.stdout.strip(), [self.token]))
@@ -179,15 +179,27 @@ def git_auth_env(remote_url: str, provider: Provider | None, token: str | None) 
     }
 
 
-def _remote_error(message: str, branch: str, local_sha: str | None = None) -> TenantfixError:
-    kept = f" The local branch {branch!r} is kept" + (
-        f" at {local_sha[:12]}." if local_sha else "."
-    )
-    return TenantfixError(message + kept, ExitCode.REMOTE)
+def _remote_error(git: _Git, message: str, branch: str) -> TenantfixError:
+    """Exit 5, saying what is true of the local branch at this moment (it may not exist)."""
+    return TenantfixError(message + _local_branch_note(git, branch), ExitCode.REMOTE)
+
+
+def _local_branch_note(git: _Git, branch: str) -> str:
+    local = _local_tip(git, branch)
+    if local is None:
+        return f" No local branch {branch!r} exists; nothing was written."
+    return f" The local branch {branch!r} is at {local[:12]}."
+
+
+def _local_tip(git: _Git, branch: str) -> str | None:
+    proc = git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.strip() or None
 
 
 @dataclass(frozen=True, slots=True)
-class _CommitInfo:
+class CommitInfo:
     sha: str
     committer_email: str
     fingerprint: str | None
@@ -197,8 +209,12 @@ class _CommitInfo:
         return self.committer_email == BOT_EMAIL and self.fingerprint is not None
 
 
-def _commits(git: _Git, tip: str, exclude: Sequence[str]) -> list[_CommitInfo]:
+def branch_commits(repo_root: Path, tip: str, exclude: Sequence[str]) -> list[CommitInfo]:
     """Commits reachable from ``tip`` and from none of ``exclude``, newest first."""
+    return _commits(_Git(repo_root, {}, None), tip, exclude)
+
+
+def _commits(git: _Git, tip: str, exclude: Sequence[str]) -> list[CommitInfo]:
     raw = git.out("log", "--format=%H%x00%ce%x00%B%x1e", tip, *(f"^{e}" for e in exclude))
     commits = []
     for record in raw.split("\x1e"):
@@ -206,7 +222,7 @@ def _commits(git: _Git, tip: str, exclude: Sequence[str]) -> list[_CommitInfo]:
         if not record:
             continue
         sha, email, body = record.split("\x00", 2)
-        commits.append(_CommitInfo(sha, email, fingerprint_from_message(body)))
+        commits.append(CommitInfo(sha, email, fingerprint_from_message(body)))
     return commits
 
 
@@ -229,7 +245,7 @@ def publish(
     (``project_dir`` = checkout / ``project_prefix``) and returns its FixResult; its
     ``changes`` are relative to the project directory. ``verify(project_dir, result)`` runs
     only when a new commit is about to be pushed. Raises TenantfixError: exit 5 for remote and
-    API failures (the local branch is kept), 3 when someone else's commits are on the branch.
+    API failures (the message says where the local branch is), 3 when someone else's commits are on the branch.
     """
     from tenantfix import vcs
 
@@ -275,7 +291,7 @@ def publish(
             base = forge.default_branch() if forge is not None else _remote_head(git, remote)
         heads = _ls_remote(git, remote, base, branch)
     except _GitFailed as exc:
-        raise _remote_error(f"cannot read {shown_remote}: {exc}", branch) from None
+        raise _remote_error(git, f"cannot read {shown_remote}: {exc}.", branch) from None
     if base not in heads:
         raise TenantfixError(
             f"the base branch {base!r} does not exist on {shown_remote}", ExitCode.REMOTE
@@ -287,10 +303,10 @@ def publish(
     try:
         git.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs)
     except _GitFailed as exc:
-        raise _remote_error(f"cannot fetch from {shown_remote}: {exc}", branch) from None
+        raise _remote_error(git, f"cannot fetch from {shown_remote}: {exc}.", branch) from None
     base_sha = heads[base]
 
-    foreign: list[_CommitInfo] = []
+    foreign: list[CommitInfo] = []
     remote_fp: str | None = None
     if remote_tip:
         on_branch = _commits(git, remote_tip, [base_sha])
@@ -360,7 +376,7 @@ def publish(
                 )
             except _GitFailed as exc:
                 raise _remote_error(
-                    f"push of {branch!r} to {shown_remote} was rejected: {exc}.", branch, commit_sha
+                    git, f"push of {branch!r} to {shown_remote} was rejected: {exc}.", branch
                 ) from None
             pushed = True
             verb = "rebuilt on" if remote_tip else "pushed on top of"
@@ -407,7 +423,7 @@ def publish(
             reviewers=target.reviewers,
         )
     except ForgeError as exc:
-        raise _remote_error(exc.message, branch, commit_sha) from None
+        raise _remote_error(git, exc.message, branch) from None
     if action == "declined":
         say(
             f"{pr.url} with this exact fix was closed without merging; not reopening it. "
@@ -515,7 +531,7 @@ def _close_stale(
     branch: str,
     base: str,
     base_sha: str,
-    foreign: Sequence[_CommitInfo],
+    foreign: Sequence[CommitInfo],
     say: Callable[[str], None],
     messages: list[str],
 ) -> PublishResult:

@@ -1,9 +1,14 @@
 """Git plumbing that never touches the user's checkout.
 
 Commits are built with a temporary index file (``GIT_INDEX_FILE``) and ``commit-tree``, so
-HEAD, the index and the working tree stay byte-for-byte as they were, and no git hook runs.
-Work that needs files on disk (Django's makemigrations) happens in a temporary detached
-worktree that is removed afterwards.
+HEAD, the index and the working tree stay byte-for-byte as they were. Work that needs files on
+disk (Django's makemigrations) happens in a temporary detached worktree that is removed (and
+pruned) afterwards, also when it fails or the user presses Ctrl-C.
+
+No git hook ever runs: hooks are the repository's code (a post-checkout hook of git-lfs, a
+reference-transaction hook, ...), and ``worktree add``, ``update-ref``, ``read-tree`` and
+``push`` all trigger some. Every git process tenantfix starts, through GitPython here or as a
+subprocess in :mod:`tenantfix.bot`, gets :data:`NO_HOOKS`.
 """
 
 from __future__ import annotations
@@ -38,13 +43,27 @@ class Identity:
 
 BOT = Identity(BOT_NAME, BOT_EMAIL)
 
+# `core.hooksPath` pointing at a path that is not a directory: git finds no hook there (it
+# looks for `<hooksPath>/<name>`), and nothing has to be created or cleaned up. Given as `-c`,
+# it also beats a hooksPath from the user's or the system's configuration.
+NO_HOOKS: tuple[str, str] = ("-c", f"core.hooksPath={os.devnull}")
+
+
+def repo_at(path: Path, *, search_parent_directories: bool = False) -> git.Repo:
+    """A GitPython repository whose every git command runs with :data:`NO_HOOKS`."""
+    import git
+
+    repo = git.Repo(path, search_parent_directories=search_parent_directories)
+    repo.git.set_persistent_git_options(c=NO_HOOKS[1])
+    return repo
+
 
 def open_repo(path: Path) -> git.Repo:
     """The repository containing ``path``; a clear error when there is none."""
     import git
 
     try:
-        return git.Repo(path, search_parent_directories=True)
+        return repo_at(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         raise TenantfixError(
             f"{path} is not inside a git repository. tenantfix commits its fix on a new branch; "
@@ -110,10 +129,7 @@ def commit_changes(
     Creates ``refs/heads/<branch>`` pointing at the new commit; an existing branch is refused
     unless ``force`` (never the branch that is checked out). Returns the commit sha.
     """
-    import git
-    from gitdb import IStream
-
-    repo = git.Repo(repo_root)
+    repo = repo_at(repo_root)
     check_branch_name(repo, branch)
     base_sha: str = repo.rev_parse(base).hexsha
     exists = branch_exists(repo, branch)
@@ -129,19 +145,8 @@ def commit_changes(
         )
     author = author or BOT
     committer = committer or BOT
-    with tempfile.TemporaryDirectory(prefix="tenantfix-index-") as tmp:
-        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
-        repo.git.read_tree(base_sha, env=env)
-        for path, data in sorted(changes.items()):
-            if data is None:
-                repo.git.update_index("--force-remove", "--", path, env=env)
-                continue
-            blob = repo.odb.store(
-                IStream(git.Blob.type, len(data), io.BytesIO(data))
-            ).hexsha.decode()
-            mode = _file_mode(repo, base_sha, path)
-            repo.git.update_index("--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
-        tree: str = repo.git.write_tree(env=env)
+    tree = build_tree(repo_root, base_sha, changes)
+    with tempfile.TemporaryDirectory(prefix="tenantfix-commit-") as tmp:
         message_file = Path(tmp) / "message"
         message_file.write_text(message, encoding="utf-8")
         commit_env = {
@@ -160,28 +165,89 @@ def commit_changes(
     return sha
 
 
+def build_tree(repo_root: Path, base: str, changes: Mapping[str, bytes | None]) -> str:
+    """The tree id of ``base`` with ``changes`` applied (objects written, no ref moved).
+
+    Also how a rerun tells whether an existing branch holds exactly the fix it would make.
+    """
+    import git
+    from gitdb import IStream
+
+    repo = repo_at(repo_root)
+    base_sha: str = repo.rev_parse(base).hexsha
+    with tempfile.TemporaryDirectory(prefix="tenantfix-index-") as tmp:
+        env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        repo.git.read_tree(base_sha, env=env)
+        for path, data in sorted(changes.items()):
+            if data is None:
+                repo.git.update_index("--force-remove", "--", path, env=env)
+                continue
+            blob = repo.odb.store(
+                IStream(git.Blob.type, len(data), io.BytesIO(data))
+            ).hexsha.decode()
+            mode = _file_mode(repo, base_sha, path)
+            repo.git.update_index("--add", "--cacheinfo", f"{mode},{blob},{path}", env=env)
+        tree: str = repo.git.write_tree(env=env)
+    return tree
+
+
+def tree_of(repo_root: Path, rev: str) -> str:
+    out: str = repo_at(repo_root).git.rev_parse(f"{rev}^{{tree}}")
+    return out.strip()
+
+
 @contextlib.contextmanager
 def temporary_worktree(repo_root: Path, ref: str) -> Iterator[Path]:
-    """A detached checkout of ``ref`` in a temp dir, removed (and pruned) afterwards."""
+    """A detached checkout of ``ref`` in a temp dir, removed (and pruned) afterwards.
+
+    Also when ``worktree add`` fails or is interrupted half-way: the directory and the
+    ``.git/worktrees`` entry go in every case.
+    """
     import git
 
-    repo = git.Repo(repo_root)
+    repo = repo_at(repo_root)
     sha = repo.rev_parse(ref).hexsha
     parent = Path(tempfile.mkdtemp(prefix="tenantfix-worktree-"))
     path = parent / "tree"
     try:
-        repo.git.worktree("add", "--detach", "--quiet", str(path), sha)
-    except git.GitCommandError as exc:
-        shutil.rmtree(parent, ignore_errors=True)
-        raise TenantfixError(
-            f"could not check out {ref!r} into a temporary worktree: {exc.stderr.strip()}",
-            ExitCode.REFUSED,
-        ) from None
-    try:
+        try:
+            repo.git.worktree("add", "--detach", "--quiet", str(path), sha)
+        except git.GitCommandError as exc:
+            raise TenantfixError(
+                f"could not check out {ref!r} into a temporary worktree: {exc.stderr.strip()}",
+                ExitCode.REFUSED,
+            ) from None
         yield path
     finally:
+        _remove_worktree(repo, path, parent)
+
+
+def _remove_worktree(repo: git.Repo, path: Path, parent: Path) -> None:
+    import git
+
+    # A second Ctrl-C while cleaning up must not leave half of it behind.
+    with _interrupts_deferred():
         with contextlib.suppress(git.GitCommandError):
             repo.git.worktree("remove", "--force", str(path))
         shutil.rmtree(parent, ignore_errors=True)
         with contextlib.suppress(git.GitCommandError):
             repo.git.worktree("prune")
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Run a cleanup to its end even if Ctrl-C arrives; re-raise the interrupt afterwards."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[object] = []
+    previous = signal.signal(signal.SIGINT, lambda *args: received.append(args))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt

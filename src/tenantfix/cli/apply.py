@@ -51,7 +51,11 @@ def apply(
         typer.Option("--allow-dirty", help="Run on a dirty tree (the branch is built from HEAD)."),
     ] = False,
     force_branch: Annotated[
-        bool, typer.Option("--force-branch", help="Replace the fix branch if it exists.")
+        bool,
+        typer.Option(
+            "--force-branch",
+            help="Rebuild the fix branch from HEAD if it exists with another fix (a stale one).",
+        ),
     ] = False,
     keep_in_tenant_apps: Annotated[
         bool,
@@ -145,9 +149,10 @@ def apply(
 ) -> None:
     """Rewrite settings, models and migrations, generate missing migrations, commit on a branch.
 
-    Exit 0: applied (or nothing to do); 1: --dry-run would change files, or findings remain that
-    have no automatic fix; 3: refused (dirty tree, existing branch, not a git repository,
-    settings that cannot be resolved), nothing changed; 4: the fix did not clear its findings,
+    Exit 0: applied, nothing to fix, or the branch already holds this exact fix (up to date);
+    1: --dry-run would change files, or findings remain that have no automatic fix; 3: refused
+    (dirty tree, a fix branch holding another fix, not a git repository, settings that cannot be
+    resolved), nothing changed; 4: the fix did not clear its findings,
     or --verify failed (nothing committed).
     """
     from tenantfix.apply import DEFAULT_BRANCH, ApplyRequest, run_apply
@@ -271,6 +276,14 @@ def apply(
         err("Nothing to fix: the project is already in order. No branch was created.")
         return
     files = ", ".join(sorted(result.changes))
+    if outcome.mode == "up-to-date":
+        err(
+            f"up to date: branch {outcome.branch} already holds this fix "
+            f"({(outcome.commit or '')[:12]}); nothing was written."
+        )
+        if result.unfixed:
+            raise typer.Exit(int(ExitCode.FINDINGS))
+        return
     if outcome.mode == "dry-run":
         sys.stdout.write(unified_diff(result.originals, result.changes, prefix=outcome.diff_prefix))
         err(
@@ -280,8 +293,9 @@ def apply(
     if outcome.mode == "working-tree":
         err(f"Changed {len(result.changes)} file(s) in the working tree: {files}.")
     else:
+        rebuilt = f" (rebuilt; it was at {outcome.replaced[:12]})" if outcome.replaced else ""
         err(
-            f"Committed the fix on branch {outcome.branch!r} ({(outcome.commit or '')[:12]}); your checkout is unchanged."
+            f"Committed the fix on branch {outcome.branch!r}{rebuilt} ({(outcome.commit or '')[:12]}); your checkout is unchanged."
         )
         err(f"Review it:  git diff HEAD...{outcome.branch}")
         err(f"Try it:     git switch {outcome.branch} && python manage.py migrate_schemas --shared")

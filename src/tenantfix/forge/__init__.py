@@ -119,7 +119,7 @@ def read_token(provider: Provider, *, required: bool = True) -> str | None:
             f"{name} is not set. tenantfix reads the {provider} token only from the "
             f"{name} environment variable; export it (in GitHub Actions: "
             f"`env: {name}: ${{{{ secrets.{name} }}}}` or an App/PAT token) and run again. "
-            "The local branch is kept."
+            "Nothing was written or pushed."
         )
     return None
 

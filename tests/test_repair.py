@@ -177,14 +177,26 @@ def test_not_a_django_tenants_database_and_bad_connections(writeup_repo, pg_serv
         conn.execute(
             "CREATE TABLE django_migrations (id serial, app text, name text, applied timestamptz)"
         )
+    blank = invoke("repair-db", str(writeup_repo), "--database-url", pg_database.url)
+    assert blank.exit_code == 3
+    assert "its django_migrations table is empty" in blank.stderr
+    assert "Expected in public.django_migrations: records of this project's migrations" in (
+        blank.stderr
+    )
+    assert "users.0001_initial" in blank.stderr
+
+    # another project's database: Django's own apps and apps this project does not have
+    with psycopg.connect(pg_database.url, autocommit=True) as conn:
         conn.execute(
-            "INSERT INTO django_migrations (app, name, applied) VALUES ('auth', '0001_initial', now())"
+            "INSERT INTO django_migrations (app, name, applied) VALUES "
+            "('auth', '0001_initial', now()), ('blog', '0001_initial', now())"
         )
     plain = invoke("repair-db", str(writeup_repo), "--database-url", pg_database.url)
     assert plain.exit_code == 3
     assert (
-        "is not a django-tenants database for this project: public has no tenants_tenant"
-        in plain.stderr
+        "is not a django-tenants database for this project: public has no tenants_tenant table "
+        "(TENANT_MODEL tenants.Tenant), and it records migrations of apps this project does "
+        "not have: blog." in plain.stderr
     )
 
     ghost = f"postgresql://ghost:pa55-word@{pg_server.host}:{pg_server.port}/{pg_database.name}"

@@ -2,25 +2,33 @@
 
 A phantom record is a row of ``<schema>.django_migrations`` for a migration whose tables do
 not exist in that schema, for an app the *current* settings let migrate there: Django records
-a migration as applied even when the router skipped its operations (DOMAIN.md §1), so after an
-app moves between SHARED_APPS and TENANT_APPS, ``migrate_schemas`` finds "nothing to apply"
-and the tables never appear. The repair is the one django-tenants documents:
+a migration as applied even when the router skipped its operations (DOMAIN.md §1). Two
+databases people really have:
+
+- the first ``migrate_schemas --shared`` failed (the write-up: at ``admin.0001_initial``):
+  public holds contenttypes, auth and the phantom ``users.0001_initial``, and no tenant table
+  yet. It is recognised by what this project's migrations recorded, not by the tenant table;
+- an app moved after tenants exist (added to TENANT_APPS, or SHARED -> TENANT): every tenant
+  schema records its migrations without tables.
+
+The repair is the one django-tenants documents:
 
 1. ``migrate_schemas --schema=<schema> <app> zero --fake``: deletes the records only;
-2. ``migrate_schemas --shared`` (public) or ``migrate_schemas --schema=<tenant>``: creates
-   the tables and records the migrations again.
+2. ``migrate_schemas --shared`` (public) and ``migrate_schemas --tenant`` (tenant schemas):
+   creates the tables and records the migrations again.
 
 Which tables a migration creates comes from the static project graph (its ``CreateModel``
-operations, renamed by ``AlterModelTable``). Guards, checked before anything runs:
+operations, renamed by ``AlterModelTable``). Guards, checked in every schema before anything
+runs (one refusal anywhere and nothing runs anywhere):
 
 - an app whose tables *partly* exist in the schema is refused (``zero --fake`` would make
   migrate re-create tables that exist);
 - ``zero --fake`` also unrecords every recorded migration that depends on the app (Django's
   own plan); each must be either skipped in that schema (its app is not migrated there) or a
   phantom itself, otherwise the repair is refused;
-- tenant schemas holding their own copy of tables of an app that is now public-only (the
-  user table above all: it shadows ``public.users_user`` on ``search_path``) are reported,
-  never touched.
+- tables of an app the settings no longer migrate in a schema (a tenant's own user table once
+  the user app is public-only; public's tables of an app moved to TENANT_APPS), and schemas
+  with a django_migrations table but no tenant row, are reported, never touched.
 
 Nothing here drops a schema or a table or deletes a row of data: the only rows that change
 are migration records, through Django's own ``--fake``.
@@ -32,13 +40,14 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from tenantfix.db.params import DatabaseParams
 from tenantfix.errors import ExitCode, SettingsError, TenantfixError
 
 if TYPE_CHECKING:
     from tenantfix.db.inspect import Conn
+    from tenantfix.db.schemas import DatabaseLayout, SchemaState
     from tenantfix.discover import ProjectLocation
     from tenantfix.djangorun import RunResult
     from tenantfix.graph.model import App, ProjectGraph
@@ -152,7 +161,12 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class Shadow:
-    """A tenant schema's own copy of tables of an app that now lives in public only."""
+    """A schema's own copy of tables of an app the settings no longer migrate there.
+
+    In a tenant schema: an app that is now public-only (the user table above all: it shadows
+    ``public.users_user`` on ``search_path``). In public: an app that is now tenant-only (left
+    behind by a SHARED_APPS -> TENANT_APPS move).
+    """
 
     schema: str
     app_label: str
@@ -161,15 +175,36 @@ class Shadow:
 
 
 @dataclass(frozen=True, slots=True)
+class Orphan:
+    """A schema with a django_migrations table and no tenant row: reported, never touched."""
+
+    schema: str
+    phantoms: tuple[PhantomApp, ...]  # what the repair would be, were it a tenant
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedCommand:
-    """One ``manage.py`` command of the plan and why it is safe."""
+    """One ``manage.py`` command of the plan."""
 
     args: tuple[str, ...]  # arguments after ``manage.py``
-    why: str
+    schema: str | None = None  # the one schema it changes, for progress and reports
 
     @property
     def shell(self) -> str:
         return "python manage.py " + " ".join(self.args)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanStep:
+    """Commands of one kind (one app's reset over N schemas, or one migrate), and why safe."""
+
+    title: str  # the command, with ``<schema>`` standing for N schemas
+    why: str
+    commands: tuple[PlannedCommand, ...]
+
+
+FIRST_MIGRATE = "first-migrate"  # --shared never completed: no tenant rows, no tenant schemas
+TENANTS = "tenants"  # the tenant table exists: public and every tenant schema are judged
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,12 +213,16 @@ class RepairPlan:
 
     project: ProjectLocation
     database: DatabaseParams
-    schemas: tuple[str, ...]
+    state: str  # FIRST_MIGRATE | TENANTS
+    tenant_table: str
+    schemas: tuple[str, ...]  # public first, then the tenant schemas judged
     phantoms: tuple[PhantomApp, ...]
     refusals: tuple[Refusal, ...]
     shadows: tuple[Shadow, ...]
-    commands: tuple[PlannedCommand, ...]
+    orphans: tuple[Orphan, ...]
+    steps: tuple[PlanStep, ...]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    has_tenant_table: bool = True
 
     @property
     def needed(self) -> bool:
@@ -193,49 +232,166 @@ class RepairPlan:
     def refused(self) -> bool:
         return bool(self.refusals)
 
-    def lines(self) -> list[str]:
+    @property
+    def commands(self) -> tuple[PlannedCommand, ...]:
+        return tuple(c for step in self.steps for c in step.commands)
+
+    def lines(self, *, verbose: bool = False) -> list[str]:
         tenants = [s for s in self.schemas if s != PUBLIC]
         out = [
             f"Database {self.database.safe_url}: public and {len(tenants)} tenant schema(s)"
-            + (f" ({', '.join(tenants)})" if tenants else "")
+            + (f" ({_some(tenants, verbose)})" if tenants else "")
             + f"; settings {self.project.settings_module}."
         ]
-        for phantom in self.phantoms:
-            out.append(
-                f"TF012 {phantom.schema}: {', '.join(phantom.records)} recorded as applied, but "
-                f"none of its tables exist there ({', '.join(phantom.missing_tables)})."
+        if self.state == FIRST_MIGRATE and self.needed:
+            where = (
+                f"public.{self.tenant_table} has no tenant rows"
+                if self.has_tenant_table
+                else f"public has no {self.tenant_table} table"
             )
-            if phantom.dependents:
-                out.append(
-                    "      `zero --fake` also deletes the records of migrations that depend on it, "
-                    f"which migrate_schemas records again: {', '.join(phantom.dependents)}."
-                )
-        for refusal in self.refusals:
+            out.append(
+                f"First migrate failed: {where} and there are no tenant schemas, so "
+                "`migrate_schemas --shared` never completed on this database. Plan: reset these "
+                "phantom records in public, then run `migrate_schemas --shared`."
+            )
+        out += _phantom_lines(self.phantoms, len(tenants), verbose)
+        refusals = list(self.refusals) if verbose else list(self.refusals)[:_SHOWN]
+        for refusal in refusals:
             out.append(f"REFUSED {refusal.schema}: app {refusal.app_label!r}: {refusal.reason}")
-        for shadow in self.shadows:
-            listing = ", ".join(f"{t} ({n} row{'s' if n != 1 else ''})" for t, n in shadow.tables)
-            what = (
-                "the user model's tables"
-                if shadow.is_user_app
-                else f"tables of {shadow.app_label!r}"
+        if len(refusals) < len(self.refusals):
+            out.append(f"REFUSED ... and {len(self.refusals) - len(refusals)} more (--verbose).")
+        out += _shadow_lines(self.shadows, verbose)
+        for orphan in self.orphans:
+            found = (
+                "; it records migrations whose tables are missing there: "
+                + ", ".join(f"{p.app_label} ({', '.join(p.records)})" for p in orphan.phantoms)
+                if orphan.phantoms
+                else ""
             )
             out.append(
-                f"NOTE {shadow.schema}: holds its own copy of {what}: {listing}. The app is now "
-                f"public-only, and on search_path '{shadow.schema}, public' these tables shadow "
-                "the public ones. tenantfix leaves them untouched: move or merge their rows "
-                "yourself if they matter, then drop them once nothing references them."
+                f"NOTE {orphan.schema}: has a django_migrations table but no row in "
+                f"public.{self.tenant_table} (a deleted tenant's schema?){found}. repair-db "
+                "reports it and never touches it."
             )
         out += [f"NOTE {n}" for n in self.notes]
         if self.refused:
-            out.append("Nothing will be run: resolve the refusals above first (no --execute).")
+            out.append(
+                "Nothing will be run, in any schema: resolve the refusals above first "
+                "(no --execute)."
+            )
         elif not self.needed:
             out.append("No phantom migration records: nothing to repair.")
+            if not self.has_tenant_table:
+                out.append(
+                    "migrate_schemas --shared has still never completed here: fix the settings "
+                    "(`tenantfix check`, `tenantfix apply`), then run it."
+                )
         else:
             out.append("Plan (run in this order, with your settings and this database):")
-            for i, command in enumerate(self.commands, 1):
-                out.append(f"  {i}. {command.shell}")
-                out.append(f"     {command.why}")
+            for i, step in enumerate(self.steps, 1):
+                out.append(f"  {i}. {step.title}")
+                if len(step.commands) > 1:
+                    if verbose:
+                        out += [f"       {c.shell}" for c in step.commands]
+                    else:
+                        out.append(
+                            f"     ({len(step.commands)} commands, one per schema; --verbose "
+                            "lists them)"
+                        )
+                out.append(f"     {step.why}")
         return out
+
+
+_SHOWN = 5  # schema names, refusals: how many before "and N more (--verbose)"
+
+
+def _some(names: list[str], verbose: bool) -> str:
+    if verbose or len(names) <= _SHOWN:
+        return ", ".join(names)
+    return f"{', '.join(names[:_SHOWN])} and {len(names) - _SHOWN} more"
+
+
+def _phantom_lines(phantoms: Iterable[PhantomApp], tenant_count: int, verbose: bool) -> list[str]:
+    out: list[str] = []
+    by_app: dict[str, list[PhantomApp]] = defaultdict(list)
+    for phantom in phantoms:
+        if phantom.schema == PUBLIC:
+            out.append(
+                f"TF012 public: {', '.join(phantom.records)} recorded as applied, but none of "
+                f"its tables exist there ({', '.join(phantom.missing_tables)})."
+            )
+            if phantom.dependents:
+                out.append(
+                    "      `zero --fake` also deletes the records of migrations that depend on "
+                    f"it, which migrate_schemas records again: {', '.join(phantom.dependents)}."
+                )
+        else:
+            by_app[phantom.app_label].append(phantom)
+    for label, group in by_app.items():
+        schemas = [p.schema for p in group]
+        records = sorted({r for p in group for r in p.records})
+        tables = sorted({t for p in group for t in p.missing_tables})
+        dependents = sorted({d for p in group for d in p.dependents})
+        out.append(
+            f"TF012 {label}: phantom in {len(group)} of {tenant_count} tenant schema(s) "
+            f"({_some(schemas, verbose)}): {', '.join(records)} recorded as applied, but none "
+            f"of its tables exist there ({', '.join(tables)})."
+        )
+        if dependents:
+            out.append(
+                "      `zero --fake` also deletes the records of migrations that depend on it, "
+                f"which migrate_schemas records again: {', '.join(dependents)}."
+            )
+        uniform = all(p.records == group[0].records for p in group)
+        if verbose or not uniform:
+            if not uniform and not verbose:
+                out.append("      (the records differ between schemas: --verbose lists them)")
+            else:
+                out += [f"      {p.schema}: {', '.join(p.records)}" for p in group]
+    return out
+
+
+def _shadow_lines(shadows: Iterable[Shadow], verbose: bool) -> list[str]:
+    out: list[str] = []
+    by_app: dict[tuple[str, bool], list[Shadow]] = defaultdict(list)
+    for shadow in shadows:
+        by_app[(shadow.app_label, shadow.schema == PUBLIC)].append(shadow)
+    for (label, in_public), group in by_app.items():
+        first = group[0]
+        what = "the user model's tables" if first.is_user_app else f"tables of {label!r}"
+        if in_public:
+            listing = ", ".join(_rows(t, n) for t, n in first.tables)
+            out.append(
+                f"NOTE public: holds {what}: {listing}. The app is now tenant-only, and on "
+                "search_path '<tenant>, public' each tenant's own tables shadow these. tenantfix "
+                "leaves them untouched: move their rows into the tenant schemas yourself if they "
+                "matter, then drop them once nothing references them."
+            )
+            continue
+        if len(group) == 1 or verbose:
+            for shadow in group:
+                listing = ", ".join(_rows(t, n) for t, n in shadow.tables)
+                out.append(
+                    f"NOTE {shadow.schema}: holds its own copy of {what}: {listing}. The app is "
+                    f"now public-only, and on search_path '{shadow.schema}, public' these tables "
+                    "shadow the public ones. tenantfix leaves them untouched: move or merge their "
+                    "rows yourself if they matter, then drop them once nothing references them."
+                )
+            continue
+        tables = sorted({t for s in group for t, _ in s.tables})
+        rows = sum(n for s in group for _, n in s.tables)
+        out.append(
+            f"NOTE {len(group)} tenant schemas ({_some([s.schema for s in group], False)}) hold "
+            f"their own copy of {what} ({', '.join(tables)}; {rows} rows in all; --verbose lists "
+            "each). The app is now public-only, and on search_path '<tenant>, public' these "
+            "tables shadow the public ones. tenantfix leaves them untouched: move or merge their "
+            "rows yourself if they matter, then drop them once nothing references them."
+        )
+    return out
+
+
+def _rows(table: str, n: int) -> str:
+    return f"{table} ({n} row{'s' if n != 1 else ''})"
 
 
 # ---------------------------------------------------------------------------- inspection
@@ -254,7 +410,6 @@ def analyse_schema(
     graph = index.graph
     phantoms: list[tuple[str, set[Key], set[str]]] = []
     refusals: list[Refusal] = []
-    healthy_or_skipped: set[str] = set()
     for app in graph.apps:
         app_records = {k for k in recorded if k[0] == app.label and k in index.migrations}
         if not app_records or not _allowed(graph, app, schema):
@@ -277,8 +432,6 @@ def analyse_schema(
                     "tables that exist).",
                 )
             )
-        else:
-            healthy_or_skipped.add(app.label)
     phantom_labels = {label for label, _, _ in phantoms}
     out: list[PhantomApp] = []
     for label, records, expected in phantoms:
@@ -316,20 +469,28 @@ def analyse_schema(
     return [p for p in out if (p.schema, p.app_label) not in refused], refusals
 
 
-def _shadows(graph: ProjectGraph, schema: str, tables: set[str], conn: Conn) -> list[Shadow]:
+def _shadows(graph: ProjectGraph, state: SchemaState, conn: Conn) -> list[Shadow]:
+    """Tables of apps the settings no longer migrate in this schema (never touched)."""
     from tenantfix.db.inspect import row_count
 
     user_app = graph.user_app
     out: list[Shadow] = []
     for app in graph.apps:
-        if not graph.is_shared(app) or graph.is_tenant(app):
+        if state.name == PUBLIC:
+            moved_away = graph.is_tenant(app) and not graph.is_shared(app)
+        else:
+            moved_away = graph.is_shared(app) and not graph.is_tenant(app)
+        if not moved_away:
             continue
-        own = sorted({m.table for m in app.concrete_models} & tables)
+        own = sorted({m.table for m in app.concrete_models} & state.tables)
         if own:
-            counted = tuple((t, row_count(conn, schema, t)) for t in own)
+            counted = tuple((t, row_count(conn, state.name, t)) for t in own)
             out.append(
                 Shadow(
-                    schema, app.label, counted, user_app is not None and app.label == user_app.label
+                    state.name,
+                    app.label,
+                    counted,
+                    user_app is not None and app.label == user_app.label,
                 )
             )
     return out
@@ -362,6 +523,64 @@ def load_graph(
     return location, graph
 
 
+def _recognise(
+    graph: ProjectGraph,
+    index: MigrationIndex,
+    layout: DatabaseLayout,
+    params: DatabaseParams,
+    tenant_app: str,
+) -> str:
+    """FIRST_MIGRATE or TENANTS, or a refusal naming what this project's database would hold.
+
+    The tenant table alone does not decide it: the write-up's first ``--shared`` failed before
+    django-tenants created it. What this project's migrations would have recorded does.
+    """
+    public = layout.public
+    if public.records is None:
+        raise TenantfixError(
+            f"{params.safe_url} is not a Django database: public has no django_migrations "
+            "table (migrate has never run there). Check --database-url; there is nothing to "
+            "repair in a database that never migrated.",
+            ExitCode.REFUSED,
+        )
+    if layout.has_tenant_table:
+        # No tenant row and no tenant schema: what a failed first --shared leaves when the
+        # tenant app's migration ran before the failing one (the write-up's order).
+        return TENANTS if layout.tenant_rows or layout.orphans else FIRST_MIGRATE
+    ours = sorted(k for k in public.records if k in index.migrations)
+    known_apps = {a.label for a in graph.apps}
+    foreign = sorted(public.recorded_apps() - known_apps)
+    if ours and not foreign:
+        return FIRST_MIGRATE
+    setting = graph.settings.tenant_model
+    expected = sorted(
+        {
+            f"{a.label}.{m.name}"
+            for a in graph.apps
+            if a.local or a.label == tenant_app
+            for m in a.migrations
+            if m.initial or m.name.startswith("0001")
+        }
+    )
+    found = (
+        "it records migrations of apps this project does not have: "
+        + ", ".join(foreign[:10])
+        + (f" and {len(foreign) - 10} more" if len(foreign) > 10 else "")
+        if foreign
+        else "its django_migrations table is empty"
+        if not public.records
+        else "none of its records is a migration of this project"
+    )
+    raise TenantfixError(
+        f"{params.safe_url} is not a django-tenants database for this project: public has no "
+        f"{layout.tenant_table} table (TENANT_MODEL {setting.value if setting else '?'}), and "
+        f"{found}. Expected in public.django_migrations: records of this project's migrations "
+        f"({', '.join(expected[:8]) or 'none found in the project'}"
+        f"{', ...' if len(expected) > 8 else ''}). Check --database-url and --settings.",
+        ExitCode.REFUSED,
+    )
+
+
 def plan_repair(
     path: Path,
     database_url: str,
@@ -370,8 +589,8 @@ def plan_repair(
     python: str | None = None,
 ) -> RepairPlan:
     """Read the project and the database (read-only) and build the plan."""
-    from tenantfix.db import inspect
     from tenantfix.db.connect import connect
+    from tenantfix.db.schemas import read_layout
 
     params = DatabaseParams.from_url(database_url)
     location, graph = load_graph(path, settings, python)
@@ -379,102 +598,126 @@ def plan_repair(
     tenant_app, tenant_table = _tenant_table(graph)
     notes: list[str] = []
     with connect(params) as conn:
-        public_records = inspect.recorded_migrations(conn, PUBLIC)
-        if public_records is None:
-            raise TenantfixError(
-                f"{params.safe_url} is not a Django database: public has no django_migrations "
-                "table (migrate has never run there). Check --database-url; there is nothing to "
-                "repair in a database that never migrated.",
-                ExitCode.REFUSED,
-            )
-        public_tables = inspect.tables_in(conn, PUBLIC)
-        if tenant_table in public_tables:
-            tenants = [s for s in inspect.tenant_schemas(conn, tenant_table) if s != PUBLIC]
-        elif any(app == tenant_app for app, _ in public_records):
-            tenants = []
+        layout = read_layout(conn, tenant_table)
+        state = _recognise(graph, index, layout, params, tenant_app)
+        public = layout.public
+        assert public.records is not None  # _recognise refused otherwise
+        phantoms, refusals = analyse_schema(index, PUBLIC, set(public.records), set(public.tables))
+        shadows = _shadows(graph, public, conn)
+        for schema in layout.missing:
             notes.append(
-                f"public has no {tenant_table} table although {tenant_app}'s migrations are "
-                "recorded there: no tenant schema can be listed until public is repaired; run "
-                "repair-db again afterwards to check the tenant schemas."
+                f"tenant {schema!r} is in {tenant_table} but its schema does not exist; skipped"
             )
-        else:
-            raise TenantfixError(
-                f"{params.safe_url} is not a django-tenants database for this project: public "
-                f"has no {tenant_table} table (TENANT_MODEL {graph.settings.tenant_model.value if graph.settings.tenant_model else ''}) "
-                f"and no record of {tenant_app!r} migrations. Check --database-url and --settings.",
-                ExitCode.REFUSED,
-            )
-        phantoms, refusals = analyse_schema(index, PUBLIC, public_records, public_tables)
-        shadows: list[Shadow] = []
-        schemas = [PUBLIC]
-        for schema in tenants:
-            if not inspect.schema_exists(conn, schema):
-                notes.append(
-                    f"tenant {schema!r} is in {tenant_table} but its schema does not exist; skipped"
-                )
-                continue
-            schemas.append(schema)
-            recorded = inspect.recorded_migrations(conn, schema)
-            tables = inspect.tables_in(conn, schema)
-            shadows += _shadows(graph, schema, tables, conn)
-            if recorded is None:
+        for tenant in layout.tenants:
+            shadows += _shadows(graph, tenant, conn)
+            if tenant.records is None:
                 continue  # never migrated: migrate_schemas will do it, nothing is phantom
-            p, r = analyse_schema(index, schema, recorded, tables)
+            p, r = analyse_schema(index, tenant.name, set(tenant.records), set(tenant.tables))
             phantoms += p
             refusals += r
+        orphans = []
+        for left in layout.orphans:
+            assert left.records is not None
+            p, _ = analyse_schema(index, left.name, set(left.records), set(left.tables))
+            orphans.append(Orphan(left.name, tuple(p)))
     return RepairPlan(
         project=location,
         database=params,
-        schemas=tuple(schemas),
+        state=state,
+        tenant_table=tenant_table,
+        schemas=(PUBLIC, *(t.name for t in layout.tenants)),
         phantoms=tuple(phantoms),
         refusals=tuple(refusals),
         shadows=tuple(shadows),
-        commands=tuple(_commands(phantoms)) if not refusals else (),
+        orphans=tuple(orphans),
+        steps=tuple(_steps(phantoms)) if not refusals else (),
         notes=tuple(notes),
+        has_tenant_table=layout.has_tenant_table,
     )
 
 
-def _commands(phantoms: list[PhantomApp]) -> list[PlannedCommand]:
-    by_schema: dict[str, list[PhantomApp]] = defaultdict(list)
+def _steps(phantoms: list[PhantomApp]) -> list[PlanStep]:
+    public = [p for p in phantoms if p.schema == PUBLIC]
+    tenant: dict[str, list[PhantomApp]] = defaultdict(list)
     for p in phantoms:
-        by_schema[p.schema].append(p)
-    out: list[PlannedCommand] = []
-    for schema in sorted(by_schema, key=lambda s: (s != PUBLIC, s)):
-        for p in by_schema[schema]:
-            deleted = len(p.records) + len(p.dependents)
-            out.append(
-                PlannedCommand(
-                    ("migrate_schemas", f"--schema={schema}", p.app_label, "zero", "--fake"),
-                    f"Safe: --fake runs no migration code; it only deletes {deleted} record(s) "
-                    f"from {schema}.django_migrations. None of {p.app_label}'s tables exist in "
-                    f"{schema}, so no table, row or schema is touched.",
-                )
+        if p.schema != PUBLIC:
+            tenant[p.app_label].append(p)
+    out: list[PlanStep] = []
+    for p in public:
+        deleted = len(p.records) + len(p.dependents)
+        command = PlannedCommand(
+            ("migrate_schemas", f"--schema={PUBLIC}", p.app_label, "zero", "--fake"), PUBLIC
+        )
+        out.append(
+            PlanStep(
+                command.shell,
+                f"Safe: --fake runs no migration code; it only deletes {deleted} record(s) from "
+                f"public.django_migrations. None of {p.app_label}'s tables exist in public, so no "
+                "table, row or schema is touched.",
+                (command,),
             )
-        if schema == PUBLIC:
-            out.append(
-                PlannedCommand(
-                    ("migrate_schemas", "--shared"),
-                    "Creates the missing tables in public and records the migrations again "
-                    "(every pending shared migration runs, as on a normal deploy). It only "
-                    "creates and alters; each migration has its own transaction.",
-                )
+        )
+    if public:
+        command = PlannedCommand(("migrate_schemas", "--shared"), PUBLIC)
+        out.append(
+            PlanStep(
+                command.shell,
+                "Creates the missing tables in public and records the migrations again (every "
+                "pending shared migration runs, as on a normal deploy). It only creates and "
+                "alters; each migration has its own transaction.",
+                (command,),
             )
-        else:
-            out.append(
-                PlannedCommand(
-                    ("migrate_schemas", f"--schema={schema}"),
-                    f"Creates the missing tables in {schema} and records the migrations again "
-                    "(pending tenant migrations of that schema only).",
-                )
+        )
+    for label in sorted(tenant):
+        group = sorted(tenant[label], key=lambda p: p.schema)
+        commands = tuple(
+            PlannedCommand(
+                ("migrate_schemas", f"--schema={p.schema}", label, "zero", "--fake"), p.schema
             )
+            for p in group
+        )
+        title = (
+            commands[0].shell
+            if len(commands) == 1
+            else f"python manage.py migrate_schemas --schema=<schema> {label} zero --fake, "
+            f"for each of the {len(commands)} schemas above"
+        )
+        out.append(
+            PlanStep(
+                title,
+                f"Safe: --fake runs no migration code; it only deletes {label}'s records (and "
+                "those of migrations depending on it, listed above) from each schema's "
+                f"django_migrations. None of {label}'s tables exist in these schemas, so no "
+                "table, row or schema is touched.",
+                commands,
+            )
+        )
+    if tenant:
+        command = PlannedCommand(("migrate_schemas", "--tenant"))
+        out.append(
+            PlanStep(
+                command.shell,
+                "Creates the missing tables in every tenant schema and records the migrations "
+                "again (every pending tenant migration runs, in every tenant schema, as on a "
+                "normal deploy). It only creates and alters.",
+                (command,),
+            )
+        )
     return out
 
 
 # ----------------------------------------------------------------------------- execution
+class Progress(Protocol):
+    """Told before each command: how many ran, how many in all, and which one starts."""
+
+    def __call__(self, done: int, total: int, command: PlannedCommand) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RepairRun:
     """The commands that ran (stopping at the first failure) and the database afterwards."""
 
+    plan: RepairPlan
     runs: tuple[RunResult, ...]
     after: RepairPlan | None  # re-inspection after success
 
@@ -482,11 +725,42 @@ class RepairRun:
     def ok(self) -> bool:
         return all(r.ok for r in self.runs) and (self.after is None or not self.after.needed)
 
+    @property
+    def failed(self) -> RunResult | None:
+        return next((r for r in self.runs if not r.ok), None)
+
+    def took_effect(self) -> list[str]:
+        """What changed in the database, command by command, up to a failure."""
+        out: list[str] = []
+        for command, run in zip(self.plan.commands, self.runs, strict=False):
+            if not run.ok:
+                break
+            if "zero" in command.args:
+                out.append(
+                    f"{command.schema}: {command.args[2]}'s migration records deleted "
+                    "(no table or row touched)"
+                )
+            else:
+                applied = f": applied {', '.join(run.applied)}" if run.applied else ""
+                out.append(f"{' '.join(command.args)} ran{applied}")
+        return out
+
+    def not_run(self) -> list[PlannedCommand]:
+        return list(self.plan.commands[len(self.runs) :])
+
 
 def execute(
-    plan: RepairPlan, *, python: str | None = None, progress: Callable[[str], None] | None = None
+    plan: RepairPlan,
+    *,
+    python: str | None = None,
+    progress: Progress | None = None,
+    all_aliases: bool = False,
 ) -> RepairRun:
-    """Run the plan's commands against the plan's database (the user's real one)."""
+    """Run the plan's commands against the plan's database; stop at the first failure.
+
+    ``all_aliases`` points every alias of DATABASES at the plan's database (for a scratch
+    clone: no other configured database can be reached).
+    """
     from tenantfix.djangorun import DjangoRunner
 
     if plan.refused:
@@ -494,20 +768,103 @@ def execute(
             "the repair was refused (see above); nothing was run", ExitCode.REFUSED
         )
     runs: list[RunResult] = []
+    commands = plan.commands
     with DjangoRunner(
-        plan.project.root, plan.project.settings_module, plan.database, python=python
+        plan.project.root,
+        plan.project.settings_module,
+        plan.database,
+        python=python,
+        all_aliases=all_aliases,
     ) as runner:
-        for command in plan.commands:
+        for i, command in enumerate(commands):
             if progress:
-                progress(f"running {command.shell}")
+                progress(i, len(commands), command)
             result = runner.manage(*command.args)
             runs.append(result)
             if not result.ok:
-                return RepairRun(tuple(runs), None)
+                return RepairRun(plan, tuple(runs), None)
     after = plan_repair(
         plan.project.root,
         plan.database.url,
         settings=plan.project.settings_module,
         python=python,
     )
-    return RepairRun(tuple(runs), after)
+    return RepairRun(plan, tuple(runs), after)
+
+
+# ----------------------------------------------------------------------- proof on a clone
+@dataclass(frozen=True, slots=True)
+class CloneProof:
+    """The plan run on a scratch clone first: what ran there and whether any row went."""
+
+    description: str  # how the clone was made
+    run: RepairRun | None  # None: the plan on the clone differed, nothing ran
+    lost: tuple[str, ...]  # "acme.notes_note: 3 row(s) before, 2 after"
+    mismatch: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatch is None and self.run is not None and self.run.ok and not self.lost
+
+    def lines(self) -> list[str]:
+        out = [f"Proof on {self.description}:"]
+        if self.mismatch:
+            out.append(f"  FAILED  {self.mismatch}")
+        if self.run is not None:
+            for run in self.run.runs:
+                mark = "ok" if run.ok else "FAILED"
+                out.append(f"  {mark:<8}{run.command} ({run.seconds:.1f} s)")
+                if not run.ok:
+                    where = f" at {run.failed_migration}" if run.failed_migration else ""
+                    schema = f" (schema {run.schema})" if run.schema else ""
+                    out.append(f"          error{where}{schema}: {run.error}")
+            if self.run.failed is None and self.run.after is not None and self.run.after.needed:
+                out.append("  FAILED  phantom records remain on the clone after the plan ran")
+        out += [f"  LOST    {line}" for line in self.lost]
+        if self.ok:
+            out.append(
+                "  Proven: every command passed, no phantom record remains, and no table lost "
+                "a row (django_migrations aside)."
+            )
+        return out
+
+
+def prove_on_clone(
+    plan: RepairPlan,
+    *,
+    python: str | None = None,
+    progress: Progress | None = None,
+    say: Callable[[str], None] | None = None,
+) -> CloneProof:
+    """Clone the plan's database, plan again on the clone, run it there, count every row."""
+    from tenantfix.db.clone import scratch_clone
+    from tenantfix.db.connect import connect
+    from tenantfix.db.schemas import row_counts
+
+    with scratch_clone(plan.database, say) as clone:
+        with connect(clone.params) as conn:
+            before = row_counts(conn)
+        on_clone = plan_repair(
+            plan.project.root,
+            clone.params.url,
+            settings=plan.project.settings_module,
+            python=python,
+        )
+        if [c.args for c in on_clone.commands] != [c.args for c in plan.commands]:
+            return CloneProof(
+                clone.description,
+                None,
+                (),
+                "the plan read from the clone differs from the one read from the database "
+                "(did the database change meanwhile?); nothing was run. Run repair-db again.",
+            )
+        run = execute(on_clone, python=python, progress=progress, all_aliases=True)
+        with connect(clone.params) as conn:
+            after = row_counts(conn)
+    lost = tuple(
+        f"{schema}.{table}: {n} row(s) before, "
+        + (f"{after[(schema, table)]} after" if (schema, table) in after else "table gone")
+        for (schema, table), n in sorted(before.items())
+        if table != "django_migrations" and after.get((schema, table), -1) < n
+    )
+    return CloneProof(clone.description, run, lost)

@@ -44,3 +44,69 @@ class StepProgress:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+
+class CountProgress:
+    """A bar over N commands on a terminal (rich), ``tenantfix: [i/N] ...`` lines otherwise.
+
+    ``with CountProgress() as p: p(done, total, command)`` before each command; ``note`` for a
+    message between them (cloning a database, ...).
+    """
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self._bar: Any = None
+        self._task: Any = None
+        self._started = time.monotonic()
+
+    def __enter__(self) -> CountProgress:
+        if not self.quiet and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(
+                TextColumn("tenantfix:"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+        return self
+
+    def __call__(self, done: int, total: int, command: object) -> None:
+        text = str(getattr(command, "shell", command))
+        if self.quiet:
+            return
+        if self._bar is not None:
+            if self._task is None or done == 0:  # a new run of commands (clone, then real)
+                if self._task is not None:
+                    self._bar.remove_task(self._task)
+                self._task = self._bar.add_task(text, total=total)
+            self._bar.update(self._task, completed=done, description=text)
+        else:
+            self._line(f"[{done + 1}/{total}] {text}")
+
+    def note(self, message: str) -> None:
+        if self.quiet:
+            return
+        if self._bar is not None:
+            self._bar.console.print(f"tenantfix: {message}")
+        else:
+            self._line(message)
+
+    def _line(self, message: str) -> None:
+        elapsed = time.monotonic() - self._started
+        sys.stderr.write(f"tenantfix: [{elapsed:5.1f}s] {message}\n")
+        sys.stderr.flush()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,9 @@ from tenantfix.cli._common import (
     handle_errors,
     project_python,
 )
+
+if TYPE_CHECKING:
+    from tenantfix.repair import RepairRun
 
 
 @app.command("repair-db")
@@ -32,6 +35,21 @@ def repair_db(
         bool,
         typer.Option("--execute", help="Run the plan (default: only print it)."),
     ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="First run the plan on a scratch clone of the database (CREATE DATABASE ... "
+            "TEMPLATE, else pg_dump into a throwaway PostgreSQL); the real database is "
+            "touched only if that passes (and only with --execute).",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="List every schema and command, not one line per app."
+        ),
+    ] = False,
     settings: SettingsOpt = None,
     python: PythonOpt = None,
 ) -> None:
@@ -41,15 +59,17 @@ def repair_db(
     table and never deletes a row of data: only migration records change, through Django's own
     `migrate_schemas ... zero --fake`.
 
-    Exit 0: nothing to repair, or repaired; 1: repair needed (plan printed, not run);
-    2: usage error; 3: refused (unreachable database, wrong credentials, not a django-tenants
-    database, an unsafe case), nothing changed; 4: a command of the plan failed.
+    Exit 0: nothing to repair, or repaired; 1: repair needed (plan printed, not run; with
+    --verify alone: proven on a clone, not run); 2: usage error; 3: refused (unreachable
+    database, wrong credentials, not a django-tenants database for this project, an unsafe
+    case, no clone could be made), nothing changed; 4: a command of the plan failed (on the
+    clone: the real database was not touched).
     """
-    from tenantfix.cli._progress import StepProgress
+    from tenantfix.cli._progress import CountProgress
     from tenantfix.config import load_config
     from tenantfix.errors import ExitCode
     from tenantfix.repair import execute as run_plan
-    from tenantfix.repair import plan_repair
+    from tenantfix.repair import plan_repair, prove_on_clone
 
     if not database_url:
         err("tenantfix: error: --database-url is required (the database to inspect and repair)")
@@ -59,28 +79,66 @@ def repair_db(
         interpreter = project_python(config, python, need_django=True)
         project_interpreter = interpreter.path if interpreter else None
         plan = plan_repair(path, database_url, settings=config.settings, python=project_interpreter)
-        for line in plan.lines():
+        for line in plan.lines(verbose=verbose):
             typer.echo(line)
         if plan.refused:
             raise typer.Exit(int(ExitCode.REFUSED))
         if not plan.needed:
             return
+        if verify:
+            with CountProgress() as progress:
+                proof = prove_on_clone(
+                    plan, python=project_interpreter, progress=progress, say=progress.note
+                )
+            for line in proof.lines():
+                typer.echo(line)
+            if not proof.ok:
+                if proof.run is not None and proof.run.failed is not None:
+                    err(proof.run.failed.stderr[-4000:])
+                err(
+                    f"The plan failed on the clone; {plan.database.safe_url} was not touched. "
+                    "Nothing was changed."
+                )
+                raise typer.Exit(int(ExitCode.VERIFY_FAILED))
         if not execute:
-            err("Nothing was changed. Rerun with --execute to run the plan.")
+            err(
+                ("Proven on a clone; " if verify else "")
+                + f"nothing was changed in {plan.database.safe_url}. Rerun with --execute"
+                + (" --verify" if verify else "")
+                + " to run the plan."
+            )
             raise typer.Exit(int(ExitCode.FINDINGS))
-        with StepProgress() as progress:
+        with CountProgress() as progress:
             outcome = run_plan(plan, python=project_interpreter, progress=progress)
+    _report(outcome)
+
+
+def _report(outcome: RepairRun) -> None:
+    from tenantfix.errors import ExitCode
+
     for run in outcome.runs:
         mark = "ok" if run.ok else "FAILED"
         typer.echo(f"{mark:<8}{run.command} ({run.seconds:.1f} s)")
-        if not run.ok:
-            where = f" at {run.failed_migration}" if run.failed_migration else ""
-            typer.echo(f"        error{where}: {run.error}")
-            err(run.stderr[-4000:])
-            err(
-                "The repair stopped here; the commands before it took effect. Rerun repair-db to see the state."
-            )
-            raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+    failed = outcome.failed
+    if failed is not None:
+        where = f" at {failed.failed_migration}" if failed.failed_migration else ""
+        schema = f" (schema {failed.schema})" if failed.schema else ""
+        typer.echo(f"        error{where}{schema}: {failed.error}")
+        err(failed.stderr[-4000:])
+        done = outcome.took_effect()
+        typer.echo("The repair stopped at the first failing command. What took effect:")
+        typer.echo("\n".join(f"  - {line}" for line in done) if done else "  - nothing")
+        left = outcome.not_run()
+        if left:
+            typer.echo(f"Not run ({len(left)} command(s)):")
+            for command in left:
+                typer.echo(f"  - {command.shell}")
+        typer.echo(
+            "Deleted migration records are not lost data: the schemas they were deleted from "
+            "hold none of those tables, and migrate_schemas records them again when it creates "
+            "the tables. Fix the error above, then rerun repair-db to see the state."
+        )
+        raise typer.Exit(int(ExitCode.VERIFY_FAILED))
     if outcome.after is not None and outcome.after.needed:
         typer.echo("Phantom records remain after the repair:")
         for line in outcome.after.lines():

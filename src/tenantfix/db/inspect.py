@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 # Tables, partitioned tables, views, materialized views, foreign tables: what a CREATE in a
 # migration can leave behind under a table name.
-_RELKINDS = ("r", "p", "v", "m", "f")
+TABLE_RELKINDS = ("r", "p", "v", "m", "f")
 
 
 def schema_exists(conn: Conn, schema: str) -> bool:
@@ -23,7 +23,7 @@ def tables_in(conn: Conn, schema: str) -> set[str]:
     rows = conn.execute(
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE n.nspname = %s AND c.relkind = ANY(%s)",
-        (schema, list(_RELKINDS)),
+        (schema, list(TABLE_RELKINDS)),
     ).fetchall()
     return {str(r[0]) for r in rows}
 

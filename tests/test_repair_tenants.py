@@ -1,0 +1,413 @@
+"""repair-db on the databases people really have: a first migrate that failed, and an app moved
+between SHARED_APPS and TENANT_APPS after tenants with data exist. Real PostgreSQL, real
+migrate_schemas, every row compared by content in every schema."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from support_dbstate import databases, dump, manage, tables
+from support_git import FIXTURES, copy_project, git, init_repo
+from test_repair import CREATE_TENANT_WITH_DATA, switch_to_fix
+from typer.testing import CliRunner
+
+from tenantfix.cli import app
+
+SETTINGS = "shop_site/settings.py"
+
+CREATE_TENANTS = """
+from django_tenants.utils import schema_context
+from customers.models import Client, Domain
+from shop.models import Product
+for schema, count in (("acme", 3), ("globex", 2)):
+    client = Client(schema_name=schema, name=schema.title())
+    client.save()  # auto_create_schema: migrates the new schema
+    Domain.objects.create(domain=schema + ".localhost", tenant=client, is_primary=True)
+    with schema_context(schema):
+        for i in range(count):
+            Product.objects.create(name=f"{schema} product {i}", price=i + 0.5)
+print("ok")
+"""
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+@pytest.fixture
+def shop_repo(tmp_path):
+    """A small django-tenants project whose committed settings have `notes` in TENANT_APPS."""
+    return init_repo(copy_project(FIXTURES / "moved_app_project", tmp_path / "shop"))
+
+
+def notes_in(repo, where: str) -> None:
+    """Rewrite the settings as the user had them before: notes in neither list or shared."""
+    path = repo / SETTINGS
+    text = path.read_text()
+    text = text.replace('    "shop",\n    "notes",\n]', '    "shop",\n]')
+    if where == "neither":  # installed, in no list: its records everywhere, its tables nowhere
+        text += 'INSTALLED_APPS += ["notes"]\n'
+    elif where == "shared":
+        text = text.replace(
+            '    "django.contrib.auth",\n]', '    "django.contrib.auth",\n    "notes",\n]'
+        )
+    path.write_text(text)
+
+
+def restore_settings(repo) -> None:
+    git(repo, "checkout", "--", SETTINGS)
+
+
+def ok(result) -> None:
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+
+
+def tenants_with_data(repo, db) -> None:
+    ok(manage(repo, db, "migrate_schemas", "--shared"))
+    ok(manage(repo, db, "shell", "-c", CREATE_TENANTS))
+
+
+def records(db, schema: str) -> set[tuple[str, str]]:
+    with psycopg.connect(db.url) as conn:
+        return set(conn.execute(f'SELECT app, name FROM "{schema}".django_migrations').fetchall())
+
+
+def assert_rows_kept(before, after) -> None:
+    """Every table of every schema is still there with every row it had (migrate may add rows:
+    permissions, content types; migration records aside: `zero --fake` deletes them and
+    migrate_schemas records them again)."""
+    for key, rows in before.items():
+        assert key in after, f"table {key} disappeared"
+        if key[1] == "django_migrations":
+            continue
+        missing = rows - after[key]
+        assert not missing, f"rows of {key} lost: {missing}"
+
+
+def test_first_migrate_failed_without_tenant_table(shop_repo, pg_database):
+    """contenttypes left out of SHARED_APPS: the first --shared fails at auth.0001_initial before
+    django-tenants created its tenant table; public holds only the phantom contenttypes records."""
+    db = pg_database
+    path = shop_repo / SETTINGS
+    path.write_text(
+        path.read_text().replace(
+            '    "django.contrib.contenttypes",\n    "django.contrib.auth"',
+            '    "django.contrib.auth"',
+            1,
+        )
+    )
+    failed = manage(shop_repo, db, "migrate_schemas", "--shared")
+    assert (
+        failed.returncode != 0 and 'relation "django_content_type" does not exist' in failed.stderr
+    )
+    assert "customers_client" not in tables(db, "public")
+    assert ("contenttypes", "0001_initial") in records(db, "public")
+    restore_settings(shop_repo)  # the settings fix: contenttypes shared again
+
+    plan = invoke("repair-db", str(shop_repo), "--database-url", db.url)
+    assert plan.exit_code == 1, plan.output
+    assert (
+        "First migrate failed: public has no customers_client table and there are no tenant "
+        "schemas, so `migrate_schemas --shared` never completed on this database." in plan.stdout
+    )
+    assert (
+        "TF012 public: contenttypes.0001_initial, contenttypes.0002_remove_content_type_name"
+        in plan.stdout
+    )
+    assert (
+        "1. python manage.py migrate_schemas --schema=public contenttypes zero --fake"
+        in plan.stdout
+    )
+    assert "2. python manage.py migrate_schemas --shared" in plan.stdout
+
+    executed = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--execute")
+    assert executed.exit_code == 0, executed.output
+    assert {"django_content_type", "customers_client", "auth_user"} <= tables(db, "public")
+    ok(manage(shop_repo, db, "shell", "-c", CREATE_TENANTS))
+    ok(manage(shop_repo, db, "migrate_schemas"))
+    assert "notes_note" in tables(db, "acme")
+
+
+def test_writeup_first_migrate_failure_repaired_and_row_kept(writeup_repo, pg_database):
+    """The write-up: the first --shared fails at admin.0001_initial; the tenant app migrated
+    before it, so its table exists without a row. A row added to auth_group survives."""
+    db = pg_database
+    failed = manage(writeup_repo, db, "migrate_schemas", "--shared")
+    assert failed.returncode != 0 and 'relation "users_user" does not exist' in failed.stderr
+    with psycopg.connect(db.url) as conn:
+        conn.execute("INSERT INTO auth_group (name) VALUES ('auditors')")
+    switch_to_fix(writeup_repo)
+    before = dump(db)
+
+    plan = invoke("repair-db", str(writeup_repo), "--database-url", db.url)
+    assert plan.exit_code == 1, plan.output
+    assert "First migrate failed: public.tenants_tenant has no tenant rows" in plan.stdout
+    assert "TF012 public: users.0001_initial recorded as applied" in plan.stdout
+    assert dump(db) == before
+
+    executed = invoke("repair-db", str(writeup_repo), "--database-url", db.url, "--execute")
+    assert executed.exit_code == 0, executed.output
+    ok(manage(writeup_repo, db, "migrate_schemas", "--shared"))
+    ok(manage(writeup_repo, db, "shell", "-c", CREATE_TENANT_WITH_DATA))
+    ok(manage(writeup_repo, db, "migrate_schemas"))
+    after = dump(db)
+    assert_rows_kept(before, after)
+    assert after[("public", "auth_group")] == before[("public", "auth_group")]
+    assert any("auditors" in row for row in after[("public", "auth_group")])
+    assert sum(after[("public", "users_user")].values()) == 2  # alice and bob, in public now
+
+
+def test_app_added_to_tenant_apps_after_tenants_exist(shop_repo, pg_database):
+    db = pg_database
+    notes_in(shop_repo, "neither")
+    tenants_with_data(shop_repo, db)
+    for schema in ("acme", "globex"):
+        assert ("notes", "0002_note_pinned") in records(db, schema)
+        assert "notes_note" not in tables(db, schema)
+    restore_settings(shop_repo)  # notes added to TENANT_APPS
+    again = manage(shop_repo, db, "migrate_schemas")
+    ok(again)
+    assert "notes_note" not in tables(db, "acme")  # "No migrations to apply": the trap
+    before = dump(db)
+
+    plan = invoke("repair-db", str(shop_repo), "--database-url", db.url)
+    assert plan.exit_code == 1, plan.output
+    out = plan.stdout
+    assert "public and 2 tenant schema(s) (acme, globex)" in out
+    assert (
+        "TF012 notes: phantom in 2 of 2 tenant schema(s) (acme, globex): notes.0001_initial, "
+        "notes.0002_note_pinned recorded as applied, but none of its tables exist there "
+        "(notes_label, notes_note)." in out
+    )
+    assert "First migrate failed" not in out
+    assert (
+        "TF012 public" not in out
+    )  # notes is not migrated in public: its records there are bookkeeping
+    assert (
+        "1. python manage.py migrate_schemas --schema=<schema> notes zero --fake, for each of "
+        "the 2 schemas above" in out
+    )
+    assert "(2 commands, one per schema; --verbose lists them)" in out
+    assert "2. python manage.py migrate_schemas --tenant" in out
+    assert dump(db) == before
+
+    verbose = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--verbose")
+    assert (
+        "       python manage.py migrate_schemas --schema=acme notes zero --fake" in verbose.stdout
+    )
+    assert (
+        "       python manage.py migrate_schemas --schema=globex notes zero --fake"
+        in verbose.stdout
+    )
+    assert "      acme: notes.0001_initial, notes.0002_note_pinned" in verbose.stdout
+
+    executed = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--execute")
+    assert executed.exit_code == 0, executed.output
+    assert (
+        "[1/3] python manage.py migrate_schemas --schema=acme notes zero --fake" in executed.stderr
+    )
+    assert "Repaired: no phantom migration records remain." in executed.stdout
+    after = dump(db)
+    assert_rows_kept(before, after)
+    for schema in ("acme", "globex"):
+        assert {"notes_note", "notes_label"} <= tables(db, schema)
+        assert records(db, schema) >= {("notes", "0001_initial"), ("notes", "0002_note_pinned")}
+    assert sum(after[("acme", "shop_product")].values()) == 3
+    assert sum(after[("globex", "shop_product")].values()) == 2
+    create = "from django_tenants.utils import schema_context\nfrom notes.models import Note\nwith schema_context('acme'):\n    Note.objects.create(text='works', pinned=True)\n"
+    ok(manage(shop_repo, db, "shell", "-c", create))
+    assert invoke("repair-db", str(shop_repo), "--database-url", db.url).exit_code == 0
+
+
+def test_shared_to_tenant_move_keeps_public_rows(shop_repo, pg_database):
+    db = pg_database
+    notes_in(shop_repo, "shared")
+    tenants_with_data(shop_repo, db)
+    ok(
+        manage(
+            shop_repo,
+            db,
+            "shell",
+            "-c",
+            "from notes.models import Note\nNote.objects.create(text='made in public')",
+        )
+    )
+    restore_settings(shop_repo)  # notes moved SHARED -> TENANT
+    before = dump(db)
+
+    plan = invoke("repair-db", str(shop_repo), "--database-url", db.url)
+    assert plan.exit_code == 1, plan.output
+    assert "TF012 notes: phantom in 2 of 2 tenant schema(s) (acme, globex)" in plan.stdout
+    assert (
+        "NOTE public: holds tables of 'notes': notes_label (0 rows), notes_note (1 row). The app "
+        "is now tenant-only" in plan.stdout
+    )
+
+    executed = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--execute")
+    assert executed.exit_code == 0, executed.output
+    after = dump(db)
+    assert_rows_kept(before, after)
+    assert after[("public", "notes_note")] == before[("public", "notes_note")]
+    assert sum(before[("public", "notes_note")].values()) == 1
+    for schema in ("acme", "globex"):
+        assert {"notes_note", "notes_label"} <= tables(db, schema)
+
+
+def test_partial_tables_in_one_tenant_refuse_everything_and_orphans_are_left_alone(
+    shop_repo, pg_database
+):
+    db = pg_database
+    notes_in(shop_repo, "neither")
+    tenants_with_data(shop_repo, db)
+    # a tenant deleted from the tenant table: django-tenants keeps its schema (auto_drop_schema)
+    gone = (
+        "from customers.models import Client\n"
+        "c = Client(schema_name='initech', name='Initech'); c.save(); c.delete()\n"
+    )
+    ok(manage(shop_repo, db, "shell", "-c", gone))
+    restore_settings(shop_repo)
+    with psycopg.connect(db.url) as conn:  # someone created one of the tables by hand
+        conn.execute("CREATE TABLE globex.notes_label (id bigserial PRIMARY KEY, name varchar(50))")
+        conn.execute("INSERT INTO globex.notes_label (name) VALUES ('hand-made')")
+    before = dump(db)
+
+    refused = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--execute")
+    assert refused.exit_code == 3, refused.output
+    out = refused.stdout
+    assert (
+        "REFUSED globex: app 'notes': its tables partly exist in globex (present: notes_label; "
+        "missing: notes_note)" in out
+    )
+    assert "TF012 notes: phantom in 1 of 2 tenant schema(s) (acme)" in out
+    assert (
+        "NOTE initech: has a django_migrations table but no row in public.customers_client "
+        "(a deleted tenant's schema?); it records migrations whose tables are missing there: "
+        "notes (notes.0001_initial, notes.0002_note_pinned). repair-db reports it and never "
+        "touches it." in out
+    )
+    assert "Nothing will be run, in any schema" in out
+    assert dump(db) == before  # acme was not repaired either
+
+    with psycopg.connect(db.url) as conn:  # the user renames the hand-made table away
+        conn.execute("ALTER TABLE globex.notes_label RENAME TO notes_label_old")
+    before = dump(db)
+    executed = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--execute")
+    assert executed.exit_code == 0, executed.output
+    assert "NOTE initech" in executed.stdout
+    after = dump(db)
+    assert_rows_kept(before, after)
+    initech = {k: v for k, v in before.items() if k[0] == "initech"}
+    assert initech and initech == {k: v for k, v in after.items() if k[0] == "initech"}
+    assert "notes_note" not in tables(db, "initech")
+    assert {"notes_note", "notes_label"} <= tables(db, "globex")
+
+
+def test_verify_proves_on_a_clone_then_repairs(shop_repo, pg_server, pg_database):
+    db = pg_database
+    notes_in(shop_repo, "neither")
+    tenants_with_data(shop_repo, db)
+    restore_settings(shop_repo)
+    before, dbs = dump(db), databases(pg_server)
+
+    # a live application holds a connection: no TEMPLATE clone, so pg_dump into a throwaway server
+    with psycopg.connect(db.url):
+        proved = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--verify")
+    assert proved.exit_code == 1, proved.output
+    assert "no TEMPLATE clone (other sessions are connected to" in proved.stderr
+    assert "Proof on a copy made with pg_dump into a throwaway PostgreSQL" in proved.stdout
+    assert "ok      python manage.py migrate_schemas --tenant" in proved.stdout
+    assert "Proven: every command passed" in proved.stdout
+    assert "Proven on a clone; nothing was changed" in proved.stderr
+    assert dump(db) == before and databases(pg_server) == dbs
+
+    executed = invoke(
+        "repair-db", str(shop_repo), "--database-url", db.url, "--execute", "--verify"
+    )
+    assert executed.exit_code == 0, executed.output
+    assert "Proof on a clone made with CREATE DATABASE tenantfix_clone_" in executed.stdout
+    assert "Repaired: no phantom migration records remain." in executed.stdout
+    assert databases(pg_server) == dbs  # the clone was dropped
+    assert_rows_kept(before, dump(db))
+    assert "notes_note" in tables(db, "globex")
+
+
+def test_failing_plan_on_the_clone_leaves_the_database_untouched(shop_repo, pg_server, pg_database):
+    db = pg_database
+    notes_in(shop_repo, "neither")
+    tenants_with_data(shop_repo, db)
+    restore_settings(shop_repo)
+    with psycopg.connect(db.url) as conn:
+        # a leftover composite type: CREATE TABLE notes_note collides with it in globex
+        conn.execute("CREATE TYPE globex.notes_note AS (text text)")
+    before, dbs = dump(db), databases(pg_server)
+
+    verified = invoke(
+        "repair-db", str(shop_repo), "--database-url", db.url, "--execute", "--verify"
+    )
+    assert verified.exit_code == 4, verified.output
+    assert "FAILED  python manage.py migrate_schemas --tenant" in verified.stdout
+    assert (
+        'error at notes.0001_initial (schema globex): django.db.utils.ProgrammingError: relation "notes_note" already exists'
+        in verified.stdout
+    )
+    assert "was not touched. Nothing was changed." in verified.stderr
+    assert dump(db) == before and databases(pg_server) == dbs
+
+    # without --verify the same plan stops at the same command and says what took effect
+    executed = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--execute")
+    assert executed.exit_code == 4, executed.output
+    out = executed.stdout
+    assert "The repair stopped at the first failing command. What took effect:" in out
+    assert "  - acme: notes's migration records deleted (no table or row touched)" in out
+    assert "  - globex: notes's migration records deleted (no table or row touched)" in out
+    assert "error at notes.0001_initial (schema globex)" in out
+    assert_rows_kept(before, dump(db))
+    assert "Traceback" not in out
+
+
+def _plan_for_many_tenants(count: int):
+    from pathlib import Path
+
+    from tenantfix.db.params import DatabaseParams
+    from tenantfix.discover import ProjectLocation
+    from tenantfix.repair import TENANTS, PhantomApp, RepairPlan, Shadow, _steps
+
+    schemas = tuple(f"t{i:03d}" for i in range(count))
+    phantoms = [PhantomApp(s, "notes", ("notes.0001_initial",), ("notes_note",)) for s in schemas]
+    root = Path("/srv/shop")
+    return RepairPlan(
+        project=ProjectLocation(root, root / "manage.py", "shop_site.settings", root / "s.py"),
+        database=DatabaseParams("db", 5432, "app", "secret", "shop"),
+        state=TENANTS,
+        tenant_table="customers_client",
+        schemas=("public", *schemas),
+        phantoms=tuple(phantoms),
+        refusals=(),
+        shadows=tuple(Shadow(s, "users", (("users_user", 2),), True) for s in schemas),
+        orphans=(),
+        steps=tuple(_steps(phantoms)),
+    )
+
+
+def test_plan_for_200_tenants_reads_as_one_line_per_app():
+    plan = _plan_for_many_tenants(200)
+    lines = plan.lines()
+    text = "\n".join(lines)
+    assert len(lines) < 15, text
+    assert "public and 200 tenant schema(s) (t000, t001, t002, t003, t004 and 195 more)" in text
+    assert (
+        "TF012 notes: phantom in 200 of 200 tenant schema(s) (t000, t001, t002, t003, t004 and "
+        "195 more): notes.0001_initial recorded as applied" in text
+    )
+    assert "(200 commands, one per schema; --verbose lists them)" in text
+    assert (
+        "NOTE 200 tenant schemas (t000, t001, t002, t003, t004 and 195 more) hold their own copy "
+        "of the user model's tables (users_user; 400 rows in all; --verbose lists each)" in text
+    )
+    assert "secret" not in text
+    assert len(plan.commands) == 201
+
+    verbose = plan.lines(verbose=True)
+    assert sum("migrate_schemas --schema=t" in line for line in verbose) == 200
+    assert sum(line.startswith("NOTE t") for line in verbose) == 200
+    assert "t199" in "\n".join(verbose)

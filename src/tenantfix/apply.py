@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from tenantfix.discover import find_manage_py
 from tenantfix.errors import ExitCode, TenantfixError
-from tenantfix.pipeline import FixResult, Options, compute_fixes
+from tenantfix.pipeline import FixResult, Options, converge_fixes
 from tenantfix.vcs import Identity
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ def run_apply(request: ApplyRequest) -> ApplyOutcome:
     """Compute the fixes and write them the requested way (or raise, having written nothing)."""
     with _source_tree(request) as source:
         project_dir, git_root, prefix = source.project_dir, source.git_root, source.prefix
-        result = compute_fixes(project_dir, request.options)
+        result = converge_fixes(project_dir, request.options)
         _require_fixed(result)
         if not result.changes:
             return ApplyOutcome(result, "nothing", git_root=git_root, diff_prefix=prefix)

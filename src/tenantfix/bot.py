@@ -604,7 +604,7 @@ def publish_project(
     from tenantfix import vcs
     from tenantfix.apply import _author, _require_fixed
     from tenantfix.discover import find_manage_py
-    from tenantfix.pipeline import compute_fixes
+    from tenantfix.pipeline import converge_fixes
 
     project_dir = find_manage_py(path).parent
     repo = vcs.open_repo(project_dir)
@@ -613,7 +613,7 @@ def publish_project(
     prefix = "" if rel == "." else rel + "/"
 
     def compute(checkout_project: Path) -> FixOutcome:
-        result = compute_fixes(checkout_project, options)
+        result = converge_fixes(checkout_project, options)
         _require_fixed(result)
         return result
 

@@ -1,8 +1,9 @@
 """The only place that orders the stages: discover, resolve, build, check, plan, rewrite, generate.
 
 ``analyse`` is what ``check`` runs; ``compute_fixes`` adds the rewrite and migration stages and
-returns the new file contents without writing anything into the user's tree. Writing (a branch
-or the working tree) is the caller's choice.
+returns the new file contents without writing anything into the user's tree; ``converge_fixes``
+(what ``apply`` runs) repeats those passes while a fix makes a new fixable finding appear.
+Writing (a branch or the working tree) is the caller's choice.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class FixResult:
     unfixed: tuple[Diagnostic, ...]
     remaining_after: tuple[Diagnostic, ...] = field(default_factory=tuple)
     warnings: tuple[str, ...] = ()
+    # ``fixed`` split by pass of ``converge_fixes`` (empty: a single ``compute_fixes`` pass)
+    rounds: tuple[tuple[Diagnostic, ...], ...] = ()
 
     @property
     def project_root(self) -> Path:
@@ -185,6 +188,72 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
     )
 
 
+MAX_FIX_PASSES = 5
+
+
+def converge_fixes(path: Path, options: Options) -> FixResult:
+    """``compute_fixes``, then again on the fixed tree while it has new fixable findings.
+
+    A fix can make a finding appear: sharing a user app built on ``AbstractUser`` makes
+    ``auth`` a dependency of a shared app (TF003), and the result would fail at the user app's
+    first migration with ``relation "auth_group" does not exist``. Like ruff's fix loop, each
+    pass re-checks the tree with every earlier pass's changes applied (a scratch copy) and fixes
+    what is newly fixable, for at most ``MAX_FIX_PASSES`` passes. Nothing is written.
+    """
+    first = compute_fixes(path, options)
+    result = first
+    changes = dict(first.changes)
+    originals = dict(first.originals)
+    rounds = [first.fixed]
+    unfixed = list(first.unfixed)
+    warnings = list(first.warnings)
+    seen = {_finding_key(d) for d in (*first.fixed, *first.unfixed)}
+    for _ in range(MAX_FIX_PASSES - 1):
+        if not _newly_fixable(result.remaining_after, seen, options):
+            break
+        with scratch_copy(first.project_root, changes) as scratch:
+            result = compute_fixes(scratch, options)
+        for rel, data in result.changes.items():
+            originals.setdefault(rel, result.originals.get(rel))
+            changes[rel] = data
+            if changes[rel] == originals[rel]:  # a later pass undid an earlier one
+                del changes[rel], originals[rel]
+        rounds.append(result.fixed)
+        unfixed += [d for d in result.unfixed if _finding_key(d) not in seen]
+        warnings += [w for w in result.warnings if w not in warnings]
+        seen |= {_finding_key(d) for d in (*result.fixed, *result.unfixed)}
+    else:
+        still = _newly_fixable(result.remaining_after, seen, options)
+        if still:
+            codes = ", ".join(sorted({d.code for d in still}))
+            warnings.append(
+                f"the fixes did not converge after {MAX_FIX_PASSES} passes; still fixable: {codes}"
+            )
+    if len(rounds) == 1:
+        return first
+    return FixResult(
+        analysis=first.analysis,
+        changes=changes,
+        originals=originals,
+        fixed=tuple(d for fixed in rounds for d in fixed),
+        unfixed=tuple(unfixed),
+        remaining_after=result.remaining_after,
+        warnings=tuple(warnings),
+        rounds=tuple(rounds),
+    )
+
+
+def _finding_key(d: Diagnostic) -> tuple[str, str, str]:
+    # lines move when a pass edits a file above the finding; code, file and message do not
+    return (d.code, d.location.path, d.message)
+
+
+def _newly_fixable(
+    found: Sequence[Diagnostic], seen: set[tuple[str, str, str]], options: Options
+) -> list[Diagnostic]:
+    return [d for d in found if _finding_key(d) not in seen and selected_fixes(d, options)]
+
+
 def _generate(analysis: Analysis, labels: list[str], options: Options) -> dict[str, bytes]:
     from tenantfix.makemigrations import generate
     from tenantfix.migration_scope import installed_for
@@ -261,13 +330,18 @@ def skip_when_copying(directory: str, names: list[str]) -> set[str]:
 def commit_message(result: FixResult) -> str:
     codes = sorted({d.code for d in result.fixed})
     title = "tenantfix: " + _title(codes)
-    lines = [title, "", "Fixes found by `tenantfix check`:", ""]
-    for d in result.fixed:
-        lines.append(f"- {d.code} {d.location}: {d.message}")
-        if d.prediction is not None:
-            lines.append(f"  Prevents: {d.prediction.sentence()}.")
-        lines.append(f"  Why: {d.why}")
-        lines.append(f"  Fix: {d.fix_summary}")
+    lines = [title]
+    for number, fixed in enumerate(result.rounds or (result.fixed,), start=1):
+        if number == 1:
+            lines += ["", "Fixes found by `tenantfix check`:", ""]
+        else:
+            lines += ["", f"Then found on the tree with those fixes (pass {number}):", ""]
+        for d in fixed:
+            lines.append(f"- {d.code} {d.location}: {d.message}")
+            if d.prediction is not None:
+                lines.append(f"  Prevents: {d.prediction.sentence()}.")
+            lines.append(f"  Why: {d.why}")
+            lines.append(f"  Fix: {d.fix_summary}")
     lines += ["", "Changed files:", ""]
     lines += [
         f"- {path}{'' if result.originals.get(path) is not None else ' (new)'}"

@@ -255,9 +255,12 @@ def apply(
             err(line)
     for warning in result.warnings:
         err(f"tenantfix: warning: {warning}")
-    for d in result.fixed:
-        err(f"{d.code} {d.location}: {d.message}")
-        err(f"    fix: {d.fix_summary}")
+    for number, fixed in enumerate(result.rounds or (result.fixed,), start=1):
+        if number > 1:
+            err(f"then, on the tree with those fixes (pass {number}):")
+        for d in fixed:
+            err(f"{d.code} {d.location}: {d.message}")
+            err(f"    fix: {d.fix_summary}")
     for d in result.unfixed:
         err(f"{d.code} {d.location}: {d.message}")
         err(f"    no automatic fix: {d.fix_summary}")

@@ -32,8 +32,13 @@ def copy_before(case: str, dest: Path) -> Path:
     )
 
 
-def check_json(project: Path) -> tuple[int, list[dict]]:
-    """`tenantfix check --format json`: the exit code and the findings."""
-    result = CliRunner().invoke(app, ["check", "--format", "json", str(project)])
+def select_args(spec: dict) -> list[str]:
+    """``select = ["TF013"]`` in a case.toml: ``--select TF013`` (opt-in rules need it)."""
+    return [arg for code in spec.get("select", []) for arg in ("--select", code)]
+
+
+def check_json(project: Path, *args: str) -> tuple[int, list[dict]]:
+    """`tenantfix check --format json [args]`: the exit code and the findings."""
+    result = CliRunner().invoke(app, ["check", "--format", "json", *args, str(project)])
     assert result.exit_code in (0, 1), result.output
     return result.exit_code, json.loads(result.stdout)["findings"]

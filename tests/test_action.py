@@ -142,6 +142,42 @@ def test_action_opens_then_keeps_one_pull_request(
     assert forge_token not in everything
 
 
+def test_action_defaults_to_fail_level_error():
+    action = load_action()
+    assert action["inputs"]["fail-level"]["default"] == "error"
+    steps = {s.get("name"): s for s in action["runs"]["steps"]}
+    for name in ("tenantfix check", "tenantfix apply --push --open-pr"):
+        assert steps[name]["env"]["TF_FAIL_LEVEL"] == "${{ inputs.fail-level }}"
+        assert '--fail-level "$TF_FAIL_LEVEL"' in steps[name]["run"]
+
+
+def test_pre_commit_hook_passes_a_project_with_only_warnings(tmp_path):
+    """Warnings are advice, as in Django's `manage.py check`: the hook fails only on errors."""
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "tenantfix-check")
+    work = tmp_path / "repo"
+    shutil.copytree(
+        ROOT / "tests" / "fixtures" / "tf009_django_tenants_not_first__not_first" / "before", work
+    )
+    git(work, "init", "--quiet", "--initial-branch", "main")
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    proc = subprocess.run(
+        hook["entry"], shell=True, cwd=work, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "TF009 [*] warning:" in proc.stdout
+    strict = subprocess.run(
+        f"{hook['entry']} --fail-level warning",
+        shell=True,
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+
+
 def test_pre_commit_hook_is_read_only_and_fails_on_findings(tmp_path):
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "tenantfix-check")

@@ -19,12 +19,12 @@ def test_rules_table_lists_every_rule(sample_check: Check) -> None:
     result = runner.invoke(app, ["rules"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["CODE", "NAME", "LEVEL", "FIX", "SUMMARY"]
+    assert lines[0].split() == ["CODE", "NAME", "LEVEL", "SELECTION", "FIX", "SUMMARY"]
     checks = load_checks()
     body = [line for line in lines[1:] if line.startswith("TF")]
     assert [line.split()[0] for line in body] == list(checks)
     sample = next(line for line in body if line.startswith("TF999"))
-    assert sample.split()[:4] == ["TF999", "sample-problem", "warning", "unsafe"]
+    assert sample.split()[:5] == ["TF999", "sample-problem", "warning", "default", "unsafe"]
     assert sample.endswith("Sample problem used by the report tests.")
     assert f"{len(checks)} rules." in result.stdout
 
@@ -38,6 +38,7 @@ def test_rules_json(sample_check: Check) -> None:
         "code": "TF999",
         "slug": "sample-problem",
         "severity": "warning",
+        "selection": "default",
         "fix": "unsafe",
         "summary": "Sample problem used by the report tests.",
     } in rows
@@ -57,7 +58,8 @@ def test_explain_by_code_or_name(sample_check: Check, spelling: str) -> None:
     result = runner.invoke(app, ["explain", spelling])
     assert result.exit_code == 0
     assert result.stdout.startswith(
-        "TF999 (sample-problem)\nlevel: warning, automatic fix: unsafe\n"
+        "TF999 (sample-problem)\n"
+        "level: warning, automatic fix: unsafe, selection: default (runs without --select)\n"
     )
     assert "Explains, in a second paragraph, why the sample problem breaks" in result.stdout
 

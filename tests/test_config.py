@@ -36,6 +36,7 @@ branch = "tenantfix/fix-shared-apps"
 settings = "accreditation_portal.settings.dev"
 python = ".venv/bin/python"
 keep-in-tenant-apps = ["documents"]
+fail-level = "Warning"
 """,
     )
     cfg = load_config(tmp_path)
@@ -48,6 +49,7 @@ keep-in-tenant-apps = ["documents"]
         settings="accreditation_portal.settings.dev",
         python=str((tmp_path / ".venv/bin/python").resolve()),
         keep_in_tenant_apps=("documents",),
+        fail_level="warning",
     )
 
 
@@ -70,12 +72,14 @@ def test_closest_table_wins_and_search_stops_at_git_top(tmp_path: Path) -> None:
     ("body", "expected"),
     [
         ("selct = ['TF001']", "unknown key `selct`; did you mean `select`?"),
-        ("colour = true", "unknown key `colour` (known keys: branch, ignore"),
+        ("colour = true", "unknown key `colour` (known keys: branch, fail-level, ignore"),
         ("select = 'TF001'", "`select` must be a list of strings"),
         ("ignore = ['E501']", "`ignore` has 'E501', which is not a rule code or prefix"),
         ("unsafe-fixes = 'yes'", "`unsafe-fixes` must be true or false"),
         ("branch = ''", "`branch` must be a non-empty string"),
         ("keep-in-tenant-apps = [1]", "`keep-in-tenant-apps` must be a list of strings"),
+        ("fail-level = 'info'", '`fail-level` must be "error" or "warning", not \'info\''),
+        ("fail-level = 1", '`fail-level` must be "error" or "warning", not 1'),
     ],
 )
 def test_bad_table_names_file_and_key(tmp_path: Path, body: str, expected: str) -> None:
@@ -102,3 +106,5 @@ def test_flags_override_file(tmp_path: Path) -> None:
     assert cfg.unsafe_fixes is False
     assert cfg.merged(unsafe_fixes=True, ignore=[]).unsafe_fixes is True
     assert cfg.merged(ignore=[]).ignore == ()
+    assert cfg.fail_level == "error"
+    assert cfg.merged(fail_level="warning").fail_level == "warning"

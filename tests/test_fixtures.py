@@ -3,6 +3,7 @@
 Per case: `check --format json` reports exactly `diagnostics` from case.toml (and `exit_code`),
 `apply --no-commit [apply_args]` turns before/ into after/ byte for byte (no after/: the tree
 stays unchanged), a second `apply` changes nothing, and `check` no longer reports the fixed codes.
+`select = [...]` in case.toml is passed as `--select` to every command (opt-in rules need it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 
 import pytest
 import tomllib
-from fixture_trees import FIXTURES, check_json, copy_before, tree
+from fixture_trees import FIXTURES, check_json, copy_before, select_args, tree
 from typer.testing import CliRunner
 
 from tenantfix.checks import load_checks
@@ -28,13 +29,14 @@ CASES = sorted(
 def test_case(case, tmp_path):
     spec = tomllib.loads((FIXTURES / case / "case.toml").read_text())
     project = copy_before(case, tmp_path / case)
-    exit_code, findings = check_json(project)
+    select = select_args(spec)
+    exit_code, findings = check_json(project, *select)
     assert sorted(f["code"] for f in findings) == sorted(spec["diagnostics"])
     if "exit_code" in spec:
         assert exit_code == spec["exit_code"]
 
     runner = CliRunner()
-    args = ["apply", "--no-commit", *spec.get("apply_args", []), str(project)]
+    args = ["apply", "--no-commit", *select, *spec.get("apply_args", []), str(project)]
     applied = runner.invoke(app, args)
     after = FIXTURES / case / "after"
     expected = tree(after if after.is_dir() else FIXTURES / case / "before")
@@ -44,7 +46,7 @@ def test_case(case, tmp_path):
     assert tree(project) == expected, again.output
     if after.is_dir():
         fixed = {f["code"] for f in findings if f["fixable"]}
-        _, remaining = check_json(project)
+        _, remaining = check_json(project, *select)
         assert not fixed & {f["code"] for f in remaining}
 
 
@@ -54,5 +56,5 @@ def test_every_fixture_rule_has_a_finding_and_a_noop_case():
         mine = [c for c in CASES if c.startswith(code + "_")]
         assert any(c.endswith("__noop") for c in mine), code
         assert any(not c.endswith("__noop") for c in mine), code
-    assert {c.upper() for c in codes} >= {f"TF{n:03}" for n in range(1, 12)}
+    assert {c.upper() for c in codes} >= {f"TF{n:03}" for n in (*range(1, 12), 13)}
     assert {c.upper() for c in codes} <= set(load_checks())

@@ -1,4 +1,4 @@
-"""The errors TF009 and TF010 quote are the ones Django and django-tenants really print."""
+"""The errors TF006, TF009 and TF010 quote are the ones Django and django-tenants really print."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from fixture_trees import check_json, copy_before
 
 
@@ -48,5 +49,39 @@ def test_tf009_missing_app_quotes_what_django_prints(tmp_path):
     _, findings = check_json(project)
     (finding,) = [f for f in findings if f["code"] == "TF009"]
     assert finding["message"] == "'django_tenants' is missing from SHARED_APPS"
+    quoted = re.search(r"`(Unknown command: [^`]+)`", finding["why"]).group(1)
+    assert quoted in manage(project, "migrate_schemas")
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "tf006_hardcoded_user_model_in_field__auth_user",
+        "tf006_hardcoded_user_model_in_field__auth_models_attribute",
+        "tf006_hardcoded_user_model_in_field__imported_contrib_user",
+    ],
+)
+def test_tf006_quotes_django_fields_e301(tmp_path, case):
+    """TF006's E301 text and hint are Django's own, character for character."""
+    from tenantfix.checks.tf006_hardcoded_user_model_in_field import E301, E301_HINT
+
+    project = tmp_path / "p"
+    copy_before(case, project)
+    _, findings = check_json(project)
+    (finding,) = findings
+    assert (finding["code"], finding["severity"]) == ("TF006", "error")
+    printed = manage(project, "check")
+    assert f"shop.Order.buyer: {E301}" in printed
+    assert f"\t{E301_HINT}" in printed
+    assert f"shop.Order.buyer: {E301}" in finding["why"]
+    assert E301_HINT in finding["why"]
+
+
+def test_tf009_missing_from_installed_apps_is_the_error_django_prints(tmp_path):
+    project = tmp_path / "p"
+    copy_before("tf009_django_tenants_not_first__missing", project)
+    _, findings = check_json(project)
+    (finding,) = findings
+    assert finding["severity"] == "error"
     quoted = re.search(r"`(Unknown command: [^`]+)`", finding["why"]).group(1)
     assert quoted in manage(project, "migrate_schemas")

@@ -12,6 +12,10 @@ Keys use dashes, as in ruff::
     settings = "proj.settings"   # settings module (default: read from manage.py)
     python = ".venv/bin/python"  # the project's interpreter (relative to this file)
     keep-in-tenant-apps = ["users"]  # apps a fix must never move out of TENANT_APPS
+    fail-level = "error"         # exit 1 only for findings at or above it: error or warning
+
+Without ``select`` the default rule selection runs (``tenantfix rules`` marks it); ``select``
+replaces it and also reaches opt-in rules (``select = ["TF"]``: every rule).
 
 An unknown key or a value of the wrong type is a usage error naming the file and the key.
 Command-line flags override the file (:meth:`Config.merged`).
@@ -28,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tenantfix.errors import ExitCode, TenantfixError
+from tenantfix.fail_level import DEFAULT_FAIL_LEVEL, FailLevel, parse_fail_level
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -58,6 +63,7 @@ class Config:
     settings: str | None = None
     python: str | None = None
     keep_in_tenant_apps: tuple[str, ...] = ()
+    fail_level: FailLevel = DEFAULT_FAIL_LEVEL
 
     def merged(
         self,
@@ -69,6 +75,7 @@ class Config:
         settings: str | None = None,
         python: str | None = None,
         keep_in_tenant_apps: Sequence[str] | None = None,
+        fail_level: str | None = None,
     ) -> Config:
         """This config with the command-line flags that were given (not None) on top."""
         given: dict[str, Any] = {
@@ -83,6 +90,8 @@ class Config:
             given["ignore"] = tuple(c.upper() for c in ignore)
         if keep_in_tenant_apps is not None:
             given["keep_in_tenant_apps"] = tuple(keep_in_tenant_apps)
+        if fail_level is not None:
+            given["fail_level"] = parse_fail_level(fail_level)
         return replace(self, **{k: v for k, v in given.items() if v is not None})
 
 
@@ -124,6 +133,7 @@ _KEYS = {
     "settings": "settings",
     "python": "python",
     "keep-in-tenant-apps": "keep_in_tenant_apps",
+    "fail-level": "fail_level",
 }
 
 
@@ -157,6 +167,15 @@ def _validate(key: str, value: object, where: str, path: Path) -> object:
         return tuple(c.upper() for c in codes)
     if key == "keep-in-tenant-apps":
         return tuple(_string_list(key, value, where))
+    if key == "fail-level":
+        if not isinstance(value, str):
+            raise ConfigError(f'{where}: `{key}` must be "error" or "warning", not {value!r}')
+        try:
+            return parse_fail_level(value)
+        except ValueError:
+            raise ConfigError(
+                f'{where}: `{key}` must be "error" or "warning", not {value!r}'
+            ) from None
     if key == "unsafe-fixes":
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: `{key}` must be true or false, not {value!r}")

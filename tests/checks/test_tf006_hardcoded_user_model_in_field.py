@@ -147,6 +147,7 @@ def test_finds_swapped_auth_user(relation):
     assert diag.severity == "error"
     assert diag.location == relation.location
     assert "fields.E301" in diag.why
+    assert "HINT: Update the relation to point at 'settings.AUTH_USER_MODEL'." in diag.why
     assert 'relation "auth_user" does not exist' in diag.why
     assert diag.prediction is not None
     assert diag.prediction.error == (
@@ -173,20 +174,15 @@ def test_finds_swapped_auth_user(relation):
         pytest.param(rel(USER_MODEL_SETTING, "User"), id="alias-of-get_user_model"),
     ],
 )
-def test_finds_configured_user_model_hard_coded(relation):
-    [diag] = run(graph_with(relation))
-    assert diag.code == "TF006"
-    assert diag.severity == "warning"
-    assert diag.prediction is None
-    assert relation.written in diag.message
-    assert "settings.AUTH_USER_MODEL" in diag.why
-    assert diag.fixes[0].args == (("model", "Order"), ("field", "customer"))
+def test_noop_current_user_model_named_literally(relation):
+    """Those work: the opt-in style rule TF013 reports them, TF006 does not."""
+    assert run(graph_with(relation)) == []
 
 
-def test_finds_get_user_model_even_in_user_app():
-    relation = rel(USER_MODEL_SETTING, "get_user_model()", field="friend", app_label="users")
-    [diag] = run(graph_with(relation, app_label="users"))
-    assert diag.fixes[0].path == "users/models.py"
+def test_finds_auth_models_user_attribute():
+    [diag] = run(graph_with(rel("auth.User", "auth.models.User")))
+    assert diag.severity == "error"
+    assert "(auth.models.User)" in diag.message
 
 
 def test_finds_auth_user_in_user_app_itself():

@@ -45,6 +45,7 @@ def graph_with(
     added=False,
     shared=(),
     tenant=("shop",),
+    extra=(),
 ):
     settings = ProjectSettings(
         module="proj.settings",
@@ -57,6 +58,12 @@ def graph_with(
         ),
     )
     relations = () if relation is None else (relation,)
+    creation = Migration(
+        "users",
+        "0001_initial",
+        Location("users/migrations/0001_initial.py", 8),
+        created_models=(CreatedModel("User", None),),
+    )
     migration = Migration(
         app_label,
         "0001_initial",
@@ -65,10 +72,10 @@ def graph_with(
         created_models=() if added else (CreatedModel("Order", None, relations),),
         added_relations=tuple(("order", r) for r in relations) if added else (),
     )
-    users = App("users", "users", migrations=(migration,) if app_label == "users" else ())
+    users = App("users", "users", migrations=(migration,) if app_label == "users" else (creation,))
     apps = [users]
     if app_label != "users":
-        apps.append(App(app_label, app_label, local=local, migrations=(migration,)))
+        apps.append(App(app_label, app_label, local=local, migrations=(migration, *extra)))
     return ProjectGraph(root="/p", settings=settings, apps=tuple(apps))
 
 
@@ -77,6 +84,12 @@ def rel(target, written, field="customer"):
 
 
 SETTING_REL = rel(USER_MODEL_SETTING, "settings.AUTH_USER_MODEL")
+BASE = Migration(
+    "shop",
+    "0000_base",
+    Location("shop/migrations/0000_base.py", 8),
+    dependencies=(Dependency("users", "0001_initial"),),
+)
 
 
 @pytest.mark.parametrize(
@@ -105,6 +118,26 @@ SETTING_REL = rel(USER_MODEL_SETTING, "settings.AUTH_USER_MODEL")
         pytest.param(
             dict(relation=SETTING_REL, dependencies=(), app_label="users"),
             id="user-app-own-migration-without-swappable-dependency",
+        ),
+        # the current user model named literally, reaching its creation: TF013's style point
+        pytest.param(
+            dict(relation=rel("users.user", "'users.user'"), dependencies=(HARD,)),
+            id="literal-current-user-model-reaching-creation",
+        ),
+        pytest.param(dict(relation=SETTING_REL, dependencies=(HARD,)), id="hard-dependency"),
+        # other dependencies lead to the user model's initial migration
+        pytest.param(
+            dict(
+                relation=SETTING_REL,
+                dependencies=(Dependency("shop", "0000_base"),),
+                extra=(BASE,),
+            ),
+            id="transitive-path-through-another-migration",
+        ),
+        # a dependency we could not read: unknown is not absent
+        pytest.param(
+            dict(relation=SETTING_REL, dependencies=(Dependency("billing", "0003_x"),)),
+            id="dependency-not-read",
         ),
     ],
 )
@@ -141,49 +174,42 @@ def test_finds_swapped_auth_user_in_shared_app_predicts_shared_step():
     assert diag.prediction.step == "migrate_schemas --shared"
 
 
-def test_finds_configured_user_model_written_literally():
-    relation = rel("users.user", "'users.user'")
-    [diag] = run(graph_with(relation, (HARD,)))
-    assert (diag.severity, diag.prediction) == ("warning", None)
-    assert "'users.user'" in diag.message
+def test_finds_missing_dependency_on_user_model():
+    [diag] = run(graph_with(SETTING_REL, ()))
+    assert diag.severity == "error"
+    assert "no dependency path reaches users.0001_initial" in diag.message
+    assert "ValueError: Related model 'users.user' cannot be resolved" in diag.why
     [fix] = diag.fixes
     assert (fix.args, fix.safety) == ((("target", "users.user"),), "safe")
 
 
-def test_finds_one_fix_per_file_for_several_fields():
-    graph = graph_with(rel("users.user", "'users.user'"), (HARD,))
-    migration = graph.apps[1].migrations[0]
-    second = rel("users.User", "'users.User'", field="approver")
-    migration2 = Migration(
-        "shop",
+def test_finds_literal_current_user_model_without_path():
+    [diag] = run(graph_with(rel("users.user", "'users.user'"), ()))
+    assert diag.severity == "error"
+    assert "no dependency path" in diag.message
+
+
+def test_finds_no_path_when_other_dependencies_lead_elsewhere():
+    other = Migration(
+        "shop", "0000_base", Location("shop/migrations/0000_base.py", 8), dependencies=()
+    )
+    graph = graph_with(SETTING_REL, (Dependency("shop", "0000_base"),), extra=(other,))
+    [diag] = run(graph)
+    assert diag.severity == "error"
+
+
+def test_run_before_counts_as_a_path():
+    creation = Migration(
+        "users",
         "0001_initial",
-        migration.location,
-        migration.dependencies,
-        created_models=(
-            CreatedModel("Order", None, (migration.created_models[0].relations[0], second)),
-        ),
+        Location("users/migrations/0001_initial.py", 8),
+        run_before=(("shop", "0001_initial"),),
+        created_models=(CreatedModel("User", None),),
     )
-    graph = ProjectGraph(
-        "/p", graph.settings, (graph.apps[0], App("shop", "shop", migrations=(migration2,)))
-    )
-    found = run(graph)
-    assert len(found) == 2
-    assert {d.fixes for d in found} == {found[0].fixes}
-
-
-def test_finds_hard_dependency_instead_of_swappable():
-    [diag] = run(graph_with(SETTING_REL, (HARD, Dependency("shop", "0000_x"))))
-    assert diag.severity == "warning"
-    assert diag.location.line == 8
-    assert "('users', '0001_initial')" in diag.message
-    assert diag.fixes[0].args == (("target", "users.user"),)
-
-
-def test_finds_missing_dependency_on_user_model():
-    [diag] = run(graph_with(SETTING_REL, ()))
-    assert diag.severity == "warning"
-    assert "ValueError: Related model 'users.user' cannot be resolved" in diag.why
-    assert diag.fixes[0].args == (("target", "users.user"),)
+    graph = graph_with(SETTING_REL, ())
+    users = App("users", "users", migrations=(creation,))
+    graph = ProjectGraph("/p", graph.settings, (users, graph.apps[1]))
+    assert run(graph) == []
 
 
 def test_finds_swapped_auth_user_in_the_user_apps_own_migration():

@@ -50,6 +50,8 @@ def test_finds_listed_but_not_installed_and_adds_it_to_the_literal():
     (d,) = run(tf008, graph(installed=installed, tenant=["users", "shop"]))
     assert d.code == "TF008"
     assert d.message == "'shop' is in TENANT_APPS but not in INSTALLED_APPS"
+    assert d.severity == "warning"  # only installed apps are read: tables unknown
+    assert "never loads 'shop'" in d.why
     assert d.location.line == 32  # the 'shop' entry of TENANT_APPS
     (fix,) = d.fixes
     assert (fix.name, fix.path, fix.safety) == ("add_app_to_list", SETTINGS, "safe")
@@ -72,9 +74,22 @@ def test_finds_installed_with_models_in_neither_list_without_fix():
     installed = app_list("INSTALLED_APPS", [*HAND_INSTALLED, "shop", "ledger"], 60)
     (d,) = run(tf008, graph(installed=installed, apps=(*STANDARD_APPS, ledger)))
     assert d.message == "'ledger' is installed but in neither SHARED_APPS nor TENANT_APPS"
+    assert d.severity == "error"
     assert d.location.line == 68
     assert '`relation "ledger_entry" does not exist`' in d.why
     assert d.fixes == ()
+
+
+def test_finds_in_neither_list_as_warning_naming_other_routers():
+    ledger = app("ledger", models=("Entry",), migrations=True)
+    installed = app_list("INSTALLED_APPS", [*HAND_INSTALLED, "shop", "ledger"], 60)
+    routers = ("proj.routers.LedgerRouter", "django_tenants.routers.TenantSyncRouter")
+    g = graph(installed=installed, apps=(*STANDARD_APPS, ledger), routers=routers)
+    (d,) = run(tf008, g)
+    assert d.severity == "warning"
+    assert "'proj.routers.LedgerRouter'" in d.message
+    assert "TenantSyncRouter" not in d.message
+    assert "'proj.routers.LedgerRouter'" in d.why
 
 
 def test_finds_missing_installed_apps():

@@ -37,6 +37,7 @@ def test_noop_legacy_tenant_schemas_first():
 def test_finds_not_first_in_shared_apps_once_when_installed_is_derived():
     (d,) = run(tf009, graph(shared=NOT_FIRST))
     assert d.message == "'django_tenants' is not first in SHARED_APPS ('customers' comes before it)"
+    assert d.severity == "warning"
     assert d.location == Location(SETTINGS, 12, 4)
     (fix,) = d.fixes
     assert (fix.name, fix.path) == ("move_app_first_in_list", SETTINGS)
@@ -47,21 +48,39 @@ def test_finds_missing_from_shared_apps_with_insert():
     # INSTALLED_APPS is built from SHARED_APPS: the one fix covers both, so one finding.
     (d,) = run(tf009, graph(shared=SHARED[1:]))
     assert d.message == "'django_tenants' is missing from SHARED_APPS"
+    assert d.severity == "error"  # INSTALLED_APPS is built from it: Django does not load it
+    assert "Unknown command: 'migrate_schemas'" in d.why
     assert dict(d.fixes[0].args)["insert_if_missing"] == "yes"
+
+
+def test_finds_missing_from_shared_apps_only_as_warning_while_installed():
+    installed = app_list("INSTALLED_APPS", [*SHARED, "shop"], 60)
+    (d,) = run(tf009, graph(shared=SHARED[1:], installed=installed))
+    assert d.message == "'django_tenants' is missing from SHARED_APPS"
+    assert d.severity == "warning"
+    assert "works today" in d.why
 
 
 def test_finds_missing_from_hand_written_installed_apps():
     installed = app_list("INSTALLED_APPS", [*SHARED[1:], "shop"], 60)
     (d,) = run(tf009, graph(installed=installed))
     assert d.message == "'django_tenants' is missing from INSTALLED_APPS"
+    assert d.severity == "error"
     assert "Unknown command: 'migrate_schemas'" in d.why
+
+
+def test_finds_missing_from_set_built_installed_apps_as_error():
+    installed = app_list("INSTALLED_APPS", [*SHARED[1:], "shop"], 60, ordered=False)
+    (d,) = run(tf009, graph(installed=installed))
+    assert (d.message, d.severity) == ("'django_tenants' is missing from INSTALLED_APPS", "error")
 
 
 def test_finds_hand_written_installed_apps_separately():
     installed = app_list("INSTALLED_APPS", [*NOT_FIRST, "shop"], 60)
     (d,) = run(tf009, graph(installed=installed))
     assert d.message.endswith("not first in INSTALLED_APPS ('customers' comes before it)")
-    assert "templates" in d.why
+    assert d.severity == "warning"
+    assert "admin/index.html" in d.why and "`migrate` command" in d.why
     assert dict(d.fixes[0].args)["list_name"] == "INSTALLED_APPS"
 
 
@@ -73,6 +92,7 @@ def test_finds_set_ordering_with_safe_derive_fix():
         d.message
         == "INSTALLED_APPS is built through set(): 'django_tenants' is first only by chance"
     )
+    assert d.severity == "warning"
     (fix,) = d.fixes
     assert (fix.name, fix.safety, fix.args) == (
         "derive_installed_apps",

@@ -1,4 +1,4 @@
-"""Runs a TF006/TF007 fixture case through the library pipeline (the CLI route is
+"""Runs a TF006/TF007/TF013 fixture case through the library pipeline (the CLI route is
 tests/test_fixtures.py) and hands back the analysis for case-specific assertions.
 
 ``check`` must report exactly the case's codes; applying the fixes in a copy must give
@@ -21,7 +21,10 @@ def copy_before(name, tmp_path):
 
 def run_case(name, tmp_path):
     case = tomllib.loads((FIXTURES / name / "case.toml").read_text())
-    options = Options(unsafe_fixes="--unsafe-fixes" in case.get("apply_args", []))
+    options = Options(
+        unsafe_fixes="--unsafe-fixes" in case.get("apply_args", []),
+        select=tuple(case.get("select", ())),
+    )
     project = copy_before(name, tmp_path)
     before = tree(project)
 

@@ -30,6 +30,8 @@ def test_json_document_has_every_finding_and_counts() -> None:
     assert doc["findings"][3]["fixable"] is False
     assert doc["summary"] == {
         "total": 4,
+        "errors": 3,
+        "warnings": 1,
         "fixable": 3,
         "fixable_safe": 2,
         "fixable_unsafe": 1,

@@ -23,7 +23,7 @@ def test_text_blocks(in_root: str) -> None:
     blocks = out.split("\n\n")
     first = blocks[0].splitlines()
     assert first[0] == (
-        "accreditation_portal/settings.py:13: TF001 [*] user app `users` is not in SHARED_APPS, "
+        "accreditation_portal/settings.py:13: TF001 [*] error: user app `users` is not in SHARED_APPS, "
         "but `django.contrib.admin` is"
     )
     assert first[1] == (
@@ -35,14 +35,22 @@ def test_text_blocks(in_root: str) -> None:
     unsafe = blocks[1].splitlines()
     assert " [*] " not in unsafe[0]
     assert unsafe[-1].endswith("[unsafe fix: `tenantfix apply --unsafe-fixes`]")
+    assert (
+        unsafe[0]
+        == "core/models.py:7: TF004 error: shared model `core.Org` references tenant-only `docs.Doc`"
+    )
     warning = blocks[3].splitlines()
+    assert warning[0] == (
+        "accreditation_portal/settings.py:30: TF011 warning: user app `users` is in both "
+        "SHARED_APPS and TENANT_APPS"
+    )
     # a multi-line why is folded to one line so each finding stays grep-able
     assert (
         warning[1] == "  why: each tenant gets its own users_user, which shadows public.users_user"
     )
     assert warning[2] == "  fix: [no automatic fix]"
     assert out.rstrip("\n").splitlines()[-1] == (
-        "4 findings, 2 fixable with `tenantfix apply`, 1 more with `tenantfix apply "
+        "4 findings (3 errors, 1 warning), 2 fixable with `tenantfix apply`, 1 more with `tenantfix apply "
         "--unsafe-fixes` (graph: static)."
     )
 
@@ -54,7 +62,9 @@ def test_text_paths_relative_to_cwd(
     monkeypatch.chdir(tmp_path)
     out = render(sample()[:1], "text", root=project, tool_version="1")
     assert out.startswith("proj/accreditation_portal/settings.py:13: TF001")
-    assert out.rstrip().endswith("1 finding, 1 fixable with `tenantfix apply` (graph: static).")
+    assert out.rstrip().endswith(
+        "1 finding (1 error, 0 warnings), 1 fixable with `tenantfix apply` (graph: static)."
+    )
 
 
 def test_text_color_only_when_asked(in_root: str) -> None:

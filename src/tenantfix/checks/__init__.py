@@ -3,6 +3,12 @@
 Each module creates ``check = Check(__name__, ...)`` and decorates one function
 ``(graph) -> Iterable[Diagnostic]`` with ``@check.register``. Importing the package's modules
 registers them; the code (``TF001``) and the slug come from the module name so they cannot drift.
+
+Selection follows ruff: without ``--select`` the *default selection* runs (every rule created
+with ``default=True``, the rules whose findings break migrate_schemas or start-up, or name a
+fragile set-up); opt-in rules (``default=False``, style points such as TF013) run only when a
+``--select`` code or prefix names them (``--select TF013``, or ``--select TF`` for every rule).
+``--select`` replaces the default selection; ``--ignore`` is applied last.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ class Check:
     module: str
     severity: Severity = "error"
     safety: Safety = "safe"
+    default: bool = True  # in the default selection; False: opt-in through --select
     func: CheckFunc | None = field(default=None, repr=False)
 
     @property
@@ -67,19 +74,31 @@ def load_checks() -> dict[str, Check]:
     return dict(sorted(CHECKS.items()))
 
 
+def selected_checks(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> list[Check]:
+    """The checks to run, by prefix as ruff: no ``select`` = the default selection;
+    ``select`` replaces it and also reaches opt-in rules (``TF00`` selects TF001-TF009)."""
+    selected = tuple(s.upper() for s in select)
+    ignored = tuple(s.upper() for s in ignore)
+    chosen: list[Check] = []
+    for code, chk in load_checks().items():
+        if selected:
+            if not code.startswith(selected):
+                continue
+        elif not chk.default:
+            continue
+        if ignored and code.startswith(ignored):
+            continue
+        chosen.append(chk)
+    return chosen
+
+
 def run_checks(
     graph: ProjectGraph,
     select: Iterable[str] = (),
     ignore: Iterable[str] = (),
 ) -> list[Diagnostic]:
-    """Run the selected checks (prefix match, as ruff: ``TF00`` selects TF001-TF009)."""
-    selected = tuple(s.upper() for s in select)
-    ignored = tuple(s.upper() for s in ignore)
+    """Run the selected checks (:func:`selected_checks`), findings sorted by code and place."""
     found: list[Diagnostic] = []
-    for code, chk in load_checks().items():
-        if selected and not code.startswith(selected):
-            continue
-        if ignored and code.startswith(ignored):
-            continue
+    for chk in selected_checks(select, ignore):
         found.extend(chk.run(graph))
     return sorted(found, key=lambda d: (d.code, d.location))

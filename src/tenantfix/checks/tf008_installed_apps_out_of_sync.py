@@ -1,13 +1,31 @@
 """An app is installed but in neither SHARED_APPS nor TENANT_APPS, or listed but not installed.
 
+What it finds: an app with models (or migrations) that INSTALLED_APPS has and no tenant list
+names, and an app of a tenant list that INSTALLED_APPS lacks. Apps without models are never
+reported (``debug_toolbar`` installed alone has nothing to migrate). Multi-type projects compare
+INSTALLED_APPS with the union of every ``TENANT_TYPES[...]['APPS']``.
+
+Severity: error when the app's tables then exist nowhere: an app with models installed in
+neither list while django-tenants' router is the only one, or INSTALLED_APPS not set at all.
+Warning when DATABASE_ROUTERS has routers besides TenantSyncRouter (the message names them):
+one of them may send the app to another database, which works; tenantfix cannot tell without
+running them. An app listed but not installed is a warning: Django never loads it, and tenantfix
+reads only installed apps, so whether it has tables to lose is unknown (unknown is not absent).
+
 Why: Django loads only INSTALLED_APPS; django-tenants migrates an app only in the schemas whose
 list names it. An app with models that is installed but in neither list is planned in every
 schema, its operations are skipped everywhere, and each migration is still recorded as applied:
 ``migrate_schemas`` prints OK and its tables exist nowhere (``relation "<table>" does not
 exist`` at the first query). An app listed but not installed is never loaded at all: no
-migrations, no tables, no templates or commands. Multi-type projects compare INSTALLED_APPS
-with the union of every ``TENANT_TYPES[...]['APPS']``. Model-less apps installed only in
-INSTALLED_APPS (``debug_toolbar``) are fine and not reported.
+migrations, no tables, no templates or commands.
+
+Example::
+
+    SHARED_APPS = ["django_tenants", "customers"]                      # before
+    TENANT_APPS = ["shop"]
+    INSTALLED_APPS = ["django_tenants", "customers", "shop", "billing"]
+    SHARED_APPS = ["django_tenants", "customers", "billing"]           # after (a human's choice)
+
 Fix safety: "listed but not installed" adds the app to the INSTALLED_APPS literal (safe); when
 INSTALLED_APPS has no literal of its own it offers ``derive_installed_apps`` (unsafe: it may
 reorder INSTALLED_APPS and uninstall apps that are in neither list). "Installed but in neither
@@ -23,9 +41,18 @@ from collections.abc import Iterator
 from tenantfix.checks import Check
 from tenantfix.checks._app_list_fixes import app_key, label, settings_location
 from tenantfix.graph.model import AppList, AppListEntry, ProjectGraph, ProjectSettings
-from tenantfix.plan import Diagnostic, Fix
+from tenantfix.plan import Diagnostic, Fix, Severity
 
 check = Check(__name__)
+
+_TENANT_ROUTERS = frozenset(
+    {"django_tenants.routers.TenantSyncRouter", "tenant_schemas.routers.TenantSyncRouter"}
+)
+
+
+def _other_routers(settings: ProjectSettings) -> list[str]:
+    """DATABASE_ROUTERS entries that are not django-tenants' (or django-tenant-schemas') router."""
+    return [r.value for r in settings.database_routers or () if r.value not in _TENANT_ROUTERS]
 
 
 def _listed(graph: ProjectGraph) -> list[tuple[AppListEntry, AppList]]:
@@ -72,17 +99,35 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
         if app is None or not (app.concrete_models or app.migrations):
             continue
         tables = ", ".join(f"`{m.table}`" for m in app.concrete_models[:3]) or "its tables"
+        first_table = app.concrete_models[0].table if app.concrete_models else app.label
+        why = (
+            f"django-tenants' router lets {entry.value!r} migrate in no schema: "
+            "`migrate_schemas` prints OK for each of its migrations and records them as "
+            f"applied, but {tables} never exist, so the first query fails with "
+            f'`relation "{first_table}" does not exist`.'
+        )
+        severity: Severity = "error"
+        others = _other_routers(settings)
+        message = f"{entry.value!r} is installed but in neither {_list_names(graph)}"
+        if others:
+            # a project router consulted before or after TenantSyncRouter may send the app to
+            # another database: that works, and only running the routers would tell
+            severity = "warning"
+            names = ", ".join(repr(r) for r in others)
+            message += f" (DATABASE_ROUTERS also has {names})"
+            why = (
+                f"Unless {names} sends {entry.value!r} to a database of its own, "
+                + why[0].lower()
+                + why[1:]
+                + " If that router migrates it elsewhere, this is fine: check which database "
+                "its models live in."
+            )
         yield Diagnostic(
             code=check.code,
-            message=f"{entry.value!r} is installed but in neither {_list_names(graph)}",
+            message=message,
             location=entry.location,
-            why=(
-                f"django-tenants' router lets {entry.value!r} migrate in no schema: "
-                "`migrate_schemas` prints OK for each of its migrations and records them as "
-                f"applied, but {tables} never exist, so the first query fails with "
-                f'`relation "{app.concrete_models[0].table if app.concrete_models else app.label}"'
-                " does not exist`."
-            ),
+            why=why,
+            severity=severity,
             fix_summary=(
                 f"add {entry.value!r} to SHARED_APPS (one copy of its tables, in public) or to "
                 "TENANT_APPS (a copy per tenant), or remove it from INSTALLED_APPS"
@@ -133,10 +178,13 @@ def _not_installed(graph: ProjectGraph, entry: AppListEntry, app_list: AppList) 
         message=f"{entry.value!r} is in {name} but not in INSTALLED_APPS",
         location=entry.location,
         why=(
-            f"Django never loads {entry.value!r}: `migrate_schemas` does not run its "
-            "migrations in any schema and reports nothing, its tables never exist, and its "
-            "models, templates and commands are unknown."
+            f"Django never loads {entry.value!r}: its templates and commands are unknown, and "
+            "if it has models `migrate_schemas` runs none of its migrations in any schema and "
+            "reports nothing, so its tables never exist (tenantfix reads only installed apps, "
+            "so it cannot tell whether this one has tables)."
         ),
+        # only installed apps are read: whether it has tables is unknown, so not an error
+        severity="warning",
         fix_summary=f"add {entry.value!r} to INSTALLED_APPS (or derive INSTALLED_APPS from the lists)",
         fixes=fixes,
     )

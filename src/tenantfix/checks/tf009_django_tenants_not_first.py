@@ -1,13 +1,25 @@
 """``django_tenants`` is missing from, or not first in, SHARED_APPS or INSTALLED_APPS.
 
-Why: Django looks up management commands and templates in INSTALLED_APPS order. Without
-``django_tenants`` installed, ``manage.py migrate_schemas`` answers
-``Unknown command: 'migrate_schemas'``; behind another app, that app's ``migrate`` and its
-``admin/index.html`` / ``admin/app_list.html`` win over django-tenants' own, so the public admin
-lists tenant-only apps. A list built through ``set()`` (``list(set(SHARED_APPS + TENANT_APPS))``)
-has a different order on every interpreter start, so the app is first only by chance.
-Multi-type projects are checked in ``TENANT_TYPES['public']['APPS']``; legacy
+What it finds: ``django_tenants`` missing from INSTALLED_APPS (error), and ``django_tenants``
+present but behind another app, or in a list built through ``set()`` (warning). Missing from
+SHARED_APPS alone is a warning while INSTALLED_APPS still has it (INSTALLED_APPS is what Django
+loads). Multi-type projects are checked in ``TENANT_TYPES['public']['APPS']``; legacy
 django-tenant-schemas projects for ``tenant_schemas``.
+
+Why: without ``django_tenants`` installed, ``manage.py migrate_schemas`` answers
+``Unknown command: 'migrate_schemas'``: nothing migrates. Installed but behind another app, it
+works, but Django looks up management commands and templates in INSTALLED_APPS order: an app
+before it that ships its own ``migrate`` command or ``admin/index.html`` /
+``admin/app_list.html`` wins over django-tenants' (its ``migrate`` runs ``migrate_schemas``; its
+admin templates hide tenant-only apps in the public admin). django-tenants' install guide puts
+it first. A list built through ``set()`` (``list(set(SHARED_APPS + TENANT_APPS))``) has a
+different order on every interpreter start, so the app is first only by chance.
+
+Example::
+
+    SHARED_APPS = ["django.contrib.admin", "django_tenants", "customers"]   # before
+    SHARED_APPS = ["django_tenants", "django.contrib.admin", "customers"]   # after
+
 Fix safety: safe: ``move_app_first_in_list`` moves (or inserts) the entry in the list's literal;
 an unordered INSTALLED_APPS with exactly the apps of the two lists is rewritten by
 ``derive_installed_apps``. Lists built in ways a codemod cannot edit are reported without a fix.
@@ -21,7 +33,7 @@ from collections.abc import Iterator
 from tenantfix.checks import Check
 from tenantfix.checks._app_list_fixes import in_origin, label, literal_target, settings_location
 from tenantfix.graph.model import AppList, Location, ProjectGraph, ProjectSettings
-from tenantfix.plan import Diagnostic, Fix
+from tenantfix.plan import Diagnostic, Fix, Severity
 
 check = Check(__name__)
 
@@ -35,11 +47,11 @@ def _app(settings: ProjectSettings) -> tuple[str, frozenset[str]]:
 
 
 def _problem(app_list: AppList, names: frozenset[str]) -> str | None:
-    if not app_list.ordered:
-        return "unordered"
     index = next((i for i, v in enumerate(app_list.values) if v in names), None)
     if index is None:
-        return "missing"
+        return "missing"  # whatever the order: nothing loads django-tenants from this list
+    if not app_list.ordered:
+        return "unordered"
     return None if index == 0 else "not_first"
 
 
@@ -59,21 +71,31 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
     app, names = _app(settings)
     public = settings.public_apps()
     public_problem = _problem(public, names) if public is not None else None
-    if public is not None and public_problem is not None:
-        yield _diagnostic(graph, public, public_problem, app, names)
     installed = settings.installed_apps
-    if installed is None:
-        return
-    problem = _problem(installed, names)
-    if problem is None:
+    problem = _problem(installed, names) if installed is not None else None
+    if public is not None and public_problem is not None:
+        # missing from the public list breaks migrate only when Django does not load it either
+        # (INSTALLED_APPS built from SHARED_APPS); an unresolved INSTALLED_APPS is TF008's
+        severity: Severity = (
+            "error" if public_problem == "missing" and problem == "missing" else "warning"
+        )
+        yield _diagnostic(graph, public, public_problem, app, names, severity)
+    if installed is None or problem is None:
         return
     if public_problem is not None and problem != "unordered" and _follows(installed, public):
         return  # fixing the public list fixes INSTALLED_APPS, which is built from it
-    yield _diagnostic(graph, installed, problem, app, names)
+    yield _diagnostic(
+        graph, installed, problem, app, names, "error" if problem == "missing" else "warning"
+    )
 
 
 def _diagnostic(
-    graph: ProjectGraph, app_list: AppList, problem: str, app: str, names: frozenset[str]
+    graph: ProjectGraph,
+    app_list: AppList,
+    problem: str,
+    app: str,
+    names: frozenset[str],
+    severity: Severity,
 ) -> Diagnostic:
     settings = graph.settings
     name = label(app_list)
@@ -90,9 +112,9 @@ def _diagnostic(
     if problem == "unordered":
         message = f"{name} is built through set(): {app!r} is first only by chance"
         why = (
-            f"set() gives {name} a different order on each interpreter start "
-            "(string hashing is randomised), so which app's `migrate` command and admin "
-            "templates win changes from one run to the next."
+            f"It works today, but set() gives {name} a different order on each interpreter "
+            "start (string hashing is randomised), so which app's `migrate` command and admin "
+            "templates (index.html, app_list.html) win changes from one run to the next."
         )
         summary = f"build {name} in a fixed order with {app!r} first"
         fixes = _derive_fix(graph, app_list) if is_installed else ()
@@ -115,17 +137,29 @@ def _diagnostic(
             )
         elif is_installed:
             why = (
-                f"Django resolves commands and templates in INSTALLED_APPS order, so {first!r} "
-                f"shadows {app!r}: its admin templates (index.html, app_list.html, which hide "
-                "tenant-only apps in the public admin) and its `migrate` (which runs "
-                "migrate_schemas) lose to the apps before it."
+                f"It works, but Django resolves commands and templates in INSTALLED_APPS order, "
+                f"so {first!r} and any app before {app!r} shadow it: an admin/index.html or "
+                f"admin/app_list.html of theirs replaces django-tenants' (which hide tenant-only "
+                "apps in the public admin), and a `migrate` command of theirs replaces the one "
+                "that runs migrate_schemas."
+            )
+        elif severity == "error":
+            why = (
+                f"INSTALLED_APPS is built from {name}, so Django does not load {app!r} either: "
+                "`manage.py migrate_schemas` fails with `Unknown command: 'migrate_schemas'`."
+            )
+        elif problem == "missing":
+            why = (
+                f"INSTALLED_APPS has {app!r}, so it works today, but django-tenants' install "
+                f"guide lists it first in {name}; when INSTALLED_APPS is next derived from the "
+                "lists it drops out, and `manage.py migrate_schemas` fails with "
+                "`Unknown command: 'migrate_schemas'`."
             )
         else:
             why = (
-                f"django-tenants requires {app!r} as the first entry of {name}; "
-                "INSTALLED_APPS is normally built from it, so an app before it shadows the "
-                f"`migrate` command and admin templates of {app!r}, and a missing entry gives "
-                "`Unknown command: 'migrate_schemas'`."
+                f"It works, but django-tenants requires {app!r} as the first entry of {name}; "
+                "INSTALLED_APPS is normally built from it, so the apps before it shadow the "
+                f"`migrate` command and the admin templates (index.html, app_list.html) of {app!r}."
             )
         summary = f"put {app!r} first in {name}"
         target = literal_target(app_list)
@@ -152,6 +186,7 @@ def _diagnostic(
         location=location,
         why=why,
         fix_summary=summary,
+        severity=severity,
         fixes=fixes,
     )
 

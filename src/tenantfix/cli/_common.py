@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -45,6 +46,25 @@ SelectOpt = Annotated[
 IgnoreOpt = Annotated[
     list[str] | None,
     typer.Option("--ignore", help="Skip these rule codes or prefixes (repeatable)."),
+]
+
+
+class FailLevelChoice(str, Enum):
+    """The values of ``--fail-level`` (typer turns an Enum into a checked choice)."""
+
+    error = "error"
+    warning = "warning"
+
+
+FailLevelOpt = Annotated[
+    FailLevelChoice | None,
+    typer.Option(
+        "--fail-level",
+        case_sensitive=False,
+        help="Exit 1 only for findings at or above this severity, as Django's "
+        "`manage.py check --fail-level` (default: error, or `fail-level` in pyproject.toml).",
+        show_default=False,
+    ),
 ]
 
 

@@ -10,6 +10,7 @@ import typer
 
 from tenantfix.cli._app import app
 from tenantfix.cli._common import (
+    FailLevelOpt,
     IgnoreOpt,
     PathArg,
     PythonOpt,
@@ -70,6 +71,7 @@ def apply(
     ] = False,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
+    fail_level: FailLevelOpt = None,
     push: Annotated[
         bool,
         typer.Option(
@@ -150,10 +152,10 @@ def apply(
     """Rewrite settings, models and migrations, generate missing migrations, commit on a branch.
 
     Exit 0: applied, nothing to fix, or the branch already holds this exact fix (up to date);
-    1: --dry-run would change files, or findings remain that have no automatic fix; 3: refused
-    (dirty tree, a fix branch holding another fix, not a git repository, settings that cannot be
-    resolved), nothing changed; 4: the fix did not clear its findings,
-    or --verify failed (nothing committed).
+    1: --dry-run would change files, or findings at or above --fail-level (default: error)
+    remain that have no automatic fix; 3: refused (dirty tree, a fix branch holding another fix,
+    not a git repository, settings that cannot be resolved), nothing changed; 4: the fix did not
+    clear its findings, or --verify failed (nothing committed).
     """
     from tenantfix.apply import DEFAULT_BRANCH, ApplyRequest, run_apply
     from tenantfix.config import load_config
@@ -177,6 +179,7 @@ def apply(
             python=python,
             branch=branch,
             unsafe_fixes=unsafe_fixes or None,
+            fail_level=fail_level.value if fail_level else None,
         )
         # makemigrations and --verify run Django there: checked before anything else runs
         interpreter = project_python(config, python, need_django=True)
@@ -250,6 +253,10 @@ def apply(
         with progress:
             outcome = run_apply(request)
     result = outcome.result
+    # as `check`: findings below the fail level (warnings, by default) are reported, not failed
+    from tenantfix.fail_level import fails
+
+    unfixed_fails = fails(result.unfixed, config.fail_level)
     if outcome.verification is not None:
         for line in outcome.verification.lines():
             err(line)
@@ -275,7 +282,9 @@ def apply(
             err(
                 f"Nothing to change automatically; {len(result.unfixed)} finding(s) need a human decision (see above)."
             )
-            raise typer.Exit(int(ExitCode.FINDINGS))
+            if unfixed_fails:
+                raise typer.Exit(int(ExitCode.FINDINGS))
+            return
         err("Nothing to fix: the project is already in order. No branch was created.")
         return
     files = ", ".join(sorted(result.changes))
@@ -307,5 +316,5 @@ def apply(
             "If `migrate_schemas --shared` already failed on a database, it holds a phantom record of "
             "the user app's migration: run `tenantfix repair-db --database-url ...` there first."
         )
-    if result.unfixed:
+    if unfixed_fails:
         raise typer.Exit(int(ExitCode.FINDINGS))

@@ -9,6 +9,7 @@ import typer
 
 from tenantfix.cli._app import app
 from tenantfix.cli._common import (
+    FailLevelOpt,
     IgnoreOpt,
     PathArg,
     PythonOpt,
@@ -38,23 +39,30 @@ def check(
             "app registry and migration plan; falls back to the static graph if that fails.",
         ),
     ] = False,
+    fail_level: FailLevelOpt = None,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")
     ] = False,
 ) -> None:
     """Find the settings, models and migrations that break migrate_schemas.
 
-    Exit 0: no findings; 1: findings; 2: usage or configuration error.
+    Exit 0: no finding at or above --fail-level (warnings alone pass at the default `error`,
+    as with Django's `manage.py check`); 1: such findings; 2: usage or configuration error.
     """
     from tenantfix import __version__
     from tenantfix.config import load_config
     from tenantfix.errors import ExitCode
+    from tenantfix.fail_level import fails
     from tenantfix.pipeline import Options, analyse
     from tenantfix.report import render
 
     with handle_errors():
         config = load_config(path).merged(
-            select=select, ignore=ignore, settings=settings, python=python
+            select=select,
+            ignore=ignore,
+            settings=settings,
+            python=python,
+            fail_level=fail_level.value if fail_level else None,
         )
         # Also without --probe: Django's own apps (auth, admin, contenttypes) are located on
         # that interpreter's sys.path; one without Django would silently hide TF001/TF003.
@@ -78,5 +86,5 @@ def check(
             ),
             nl=False,
         )
-    if analysis.diagnostics and not exit_zero:
+    if fails(analysis.diagnostics, config.fail_level) and not exit_zero:
         raise typer.Exit(int(ExitCode.FINDINGS))

@@ -1,7 +1,8 @@
 """`tenantfix rules` lists every rule; `tenantfix explain TF001` prints one rule's documentation.
 
 The documentation is the check module's docstring, so the code, the docs and these commands
-cannot drift apart.
+cannot drift apart. As ``ruff rule`` does, both say whether a rule is in the default selection
+(it runs without ``--select``) or opt-in (it runs only when ``--select`` names it).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def fix_kind(chk: Check) -> FixKind:
     return chk.safety
 
 
+def selection(chk: Check) -> str:
+    return "default" if chk.default else "opt-in"
+
+
 def _rows() -> list[dict[str, str]]:
     from tenantfix.checks import load_checks
     from tenantfix.report._common import rule_summary
@@ -54,6 +59,7 @@ def _rows() -> list[dict[str, str]]:
             "code": code,
             "slug": chk.slug,
             "severity": chk.severity,
+            "selection": selection(chk),
             "fix": fix_kind(chk),
             "summary": rule_summary(chk.doc, chk.slug),
         }
@@ -67,7 +73,7 @@ def rules(
         str, typer.Option("--format", help="text (a table) or json.", metavar="text|json")
     ] = "text",
 ) -> None:
-    """List every rule: code, slug, severity, automatic fix and summary."""
+    """List every rule: code, slug, severity, default or opt-in, automatic fix and summary."""
     rows = _rows()
     if output_format == "json":
         typer.echo(json.dumps(rows, indent=2))
@@ -79,14 +85,21 @@ def rules(
         "code": "CODE",
         "slug": "NAME",
         "severity": "LEVEL",
+        "selection": "SELECTION",
         "fix": "FIX",
         "summary": "SUMMARY",
     }
     widths = {k: max([len(headers[k])] + [len(r[k]) for r in rows]) for k in headers}
     for row in [headers, *rows]:
-        cells = [row[k].ljust(widths[k]) for k in ("code", "slug", "severity", "fix")]
+        cells = [row[k].ljust(widths[k]) for k in ("code", "slug", "severity", "selection", "fix")]
         typer.echo("  ".join([*cells, row["summary"]]).rstrip())
+    opt_in = [r["code"] for r in rows if r["selection"] == "opt-in"]
     typer.echo(f"\n{len(rows)} rules. `tenantfix explain <CODE>` prints a rule's documentation.")
+    if opt_in:
+        typer.echo(
+            f"Without --select the default selection runs; opt-in rules ({', '.join(opt_in)}) run "
+            "only when --select names them (--select TF selects every rule)."
+        )
 
 
 @app.command()
@@ -108,5 +121,10 @@ def explain(
         )
         raise typer.Exit(2)
     typer.echo(f"{chk.code} ({chk.slug})")
-    typer.echo(f"level: {chk.severity}, automatic fix: {fix_kind(chk)}\n")
+    picked = (
+        "default (runs without --select)"
+        if chk.default
+        else f"opt-in (runs only with --select {chk.code})"
+    )
+    typer.echo(f"level: {chk.severity}, automatic fix: {fix_kind(chk)}, selection: {picked}\n")
     typer.echo(chk.doc or chk.summary)

@@ -24,8 +24,11 @@ def fix_state(diagnostic: Diagnostic) -> FixState:
 
 def summary(diagnostics: Sequence[Diagnostic]) -> dict[str, object]:
     states = Counter(fix_state(d) for d in diagnostics)
+    levels = Counter(d.severity for d in diagnostics)
     return {
         "total": len(diagnostics),
+        "errors": levels["error"],
+        "warnings": levels["warning"],
         "fixable": states["safe"] + states["unsafe"],
         "fixable_safe": states["safe"],
         "fixable_unsafe": states["unsafe"],

@@ -1,5 +1,9 @@
 """``--format text``: one block per finding, as ruff prints, then a summary line.
 
+Each finding's head names its severity (``error:`` or ``warning:``, as compilers and Django's
+check framework do) and the summary counts errors and warnings apart, because only findings at
+or above ``--fail-level`` (default ``error``) make ``check`` fail.
+
 Colours are plain ANSI escapes added only when the caller asks (a TTY); rich is not needed
 for this little and would cost import time on every ``check``.
 """
@@ -42,7 +46,8 @@ def _finding(d: Diagnostic, root: str, color: bool) -> list[str]:
     code_style = _RED if d.severity == "error" else _YELLOW
     head = (
         f"{_paint(where, _BOLD, color)} {_paint(d.code, _BOLD + code_style, color)}"
-        f"{' [*]' if fix_state(d) == 'safe' else ''} {d.message}"
+        f"{' [*]' if fix_state(d) == 'safe' else ''} "
+        f"{_paint(d.severity + ':', code_style, color)} {d.message}"
     )
     lines = [head]
     if d.prediction is not None:
@@ -62,7 +67,9 @@ def summary_line(diagnostics: Sequence[Diagnostic], graph_source: str) -> str:
         return f"No findings (graph: {graph_source})."
     states = [fix_state(d) for d in diagnostics]
     safe, unsafe = states.count("safe"), states.count("unsafe")
-    parts = [_plural(len(diagnostics), "finding")]
+    errors = sum(d.severity == "error" for d in diagnostics)
+    levels = [_plural(errors, "error"), _plural(len(diagnostics) - errors, "warning")]
+    parts = [f"{_plural(len(diagnostics), 'finding')} ({', '.join(levels)})"]
     if safe:
         parts.append(f"{safe} fixable with `tenantfix apply`")
     if unsafe:

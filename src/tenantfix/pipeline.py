@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tenantfix.discover import ProjectLocation, discover
 from tenantfix.errors import ExitCode, TenantfixError
+from tenantfix.graph.locate import checkout_venv
 from tenantfix.graph.model import ProjectGraph
 from tenantfix.plan import Diagnostic, Fix
 
@@ -305,6 +306,11 @@ class scratch_copy:
                 (target / rel).unlink(missing_ok=True)
             else:
                 _replace_file(target / rel, data)
+        # virtualenvs are not copied: link the one the first analysis read, so that the
+        # re-check finds the same installed packages
+        venv = checkout_venv(self.root)
+        if venv is not None and not any((target / n).exists() for n in (".venv", "venv")):
+            (target / venv.name).symlink_to(venv, target_is_directory=True)
         return target
 
     def __exit__(self, *exc: object) -> None:

@@ -260,11 +260,16 @@ def test_missing_installed_apps_falls_back_to_the_lists(tmp_path):
 
 
 def test_other_interpreter_sys_path_is_used(tmp_path):
-    # The system interpreter has no Django: contrib apps cannot be located with it
+    # The system interpreter has no Django: contrib apps come from the bundled table, and a
+    # third-party app stays unresolved (unknown)
     system_python = shutil.which("python3", path="/usr/bin")
     if system_python is None or Path(system_python).resolve() == Path(sys.executable).resolve():
         pytest.skip("no separate system interpreter")
     _write(tmp_path, {"core/__init__.py": ""})
-    graph = build_graph(tmp_path, _settings(["django.contrib.auth", "core"]), python=system_python)
-    assert [a.label for a in graph.apps] == ["core"]
-    assert [e.value for e in graph.unresolved_apps] == ["django.contrib.auth"]
+    graph = build_graph(
+        tmp_path, _settings(["django.contrib.auth", "core", "django_tenants"]), python=system_python
+    )
+    assert [a.label for a in graph.apps] == ["auth", "core"]
+    assert [e.value for e in graph.unresolved_apps] == ["django_tenants"]
+    assert graph.packages is not None
+    assert (graph.packages.source, graph.packages.bundled) == ("python", ("auth",))

@@ -16,6 +16,7 @@ from tenantfix.cli._common import (
     SelectOpt,
     SettingsOpt,
     color_enabled,
+    err,
     handle_errors,
     project_python,
 )
@@ -53,6 +54,7 @@ def check(
     from tenantfix.config import load_config
     from tenantfix.errors import ExitCode
     from tenantfix.fail_level import fails
+    from tenantfix.graph.locate import packages_json, packages_note, unresolved_note
     from tenantfix.pipeline import Options, analyse
     from tenantfix.report import render
 
@@ -75,6 +77,16 @@ def check(
             probe=probe,
         )
         analysis = analyse(path, options)
+        graph = analysis.graph
+        unresolved = tuple(e.value for e in graph.unresolved_apps)
+        if output_format != "json":  # JSON carries the same in its "packages" field
+            notes = (
+                packages_note(graph.packages) if graph.packages else None,
+                unresolved_note(unresolved, graph.packages),
+            )
+            for note in notes:
+                if note:
+                    err(note)
         typer.echo(
             render(
                 analysis.diagnostics,
@@ -83,6 +95,7 @@ def check(
                 graph_source=analysis.graph.source,
                 tool_version=__version__,
                 color=color_enabled() and output_format == "text",
+                packages=packages_json(graph.packages, unresolved),
             ),
             nl=False,
         )

@@ -2,20 +2,28 @@
 
 Only ``ast`` is used (libcst is an order of magnitude slower to parse) and nothing of the user's
 project is imported. Each file is read once. Local files get paths relative to the root,
-installed packages absolute paths.
+installed packages absolute paths. Django's contrib apps come from a bundled table
+(:mod:`tenantfix.graph.contrib`) when Django itself is not among the project's packages; an entry
+found nowhere is kept in ``ProjectGraph.unresolved_apps`` (unknown, never taken as empty).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 
-from tenantfix.graph.locate import LocatedApp, Locator, interpreter_sys_path
+from tenantfix.graph import contrib
+from tenantfix.graph.locate import LocatedApp, Locator, find_packages
 from tenantfix.graph.model import (
     App,
     AppListEntry,
+    Dependency,
+    Location,
     Migration,
     Model,
+    PackagesUsed,
     ProjectGraph,
     ProjectSettings,
 )
@@ -53,31 +61,42 @@ def build_graph(
     *,
     python: str | None = None,
     probe: ProbeResult | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ProjectGraph:
     """Locate and read every app the settings install; the input of checks and simulation.
 
-    ``python`` is the project's interpreter, whose ``sys.path`` holds the installed packages
-    (default: the interpreter running tenantfix). With ``probe`` (see
-    :func:`tenantfix.graph.probe.probe`) the app registry is Django's own and
+    The installed packages are found by :func:`tenantfix.graph.locate.find_packages`
+    (``python`` = ``--python``; ``environ`` defaults to ``os.environ``, for ``$VIRTUAL_ENV``).
+    With ``probe`` (see :func:`tenantfix.graph.probe.probe`) the app registry is Django's own and
     ``ProjectGraph.source`` is ``"probe"``; models and migrations are read statically either way.
     """
     root = root.resolve()
-    located: list[LocatedApp] = []
+    located: list[LocatedApp | _Bundled] = []
     unresolved: list[AppListEntry] = []
     if probe is not None:
-        located = _from_probe(root, probe)
+        located = list(_from_probe(root, probe))
         known = {v for a in located for v in (a.name, a.config_path) if v}
         unresolved = [e for e in app_entries(settings) if e.value not in known]
+        packages = PackagesUsed("python" if python else "interpreter", python or sys.executable)
     else:
-        locator = Locator(root, interpreter_sys_path(python))
+        found = find_packages(root, python, environ)
+        packages = found.used
+        locator = Locator(root, found.sys_path, found.mapped)
         labels: set[str] = set()
         for entry in app_entries(settings):
-            app = locator.locate(entry.value)
+            app: LocatedApp | _Bundled | None = locator.locate(entry.value)
+            if app is None:
+                # Django is not among the project's packages: its contrib apps are known data
+                table = contrib.lookup(entry.value)
+                app = _Bundled(*table) if table is not None else None
             if app is None:
                 unresolved.append(entry)
             elif app.label not in labels:  # Django refuses duplicate labels; keep the first
                 labels.add(app.label)
                 located.append(app)
+        bundled = tuple(a.label for a in located if isinstance(a, _Bundled))
+        if bundled:
+            packages = PackagesUsed(packages.source, packages.path, bundled)
 
     module_labels = {a.name: a.label for a in located}
     user_label = settings.user_model.partition(".")[0]
@@ -99,6 +118,9 @@ def build_graph(
 
     models_per_app: dict[str, tuple[Model, ...]] = {}
     for app in located:
+        if isinstance(app, _Bundled):
+            models_per_app[app.label] = contrib.bundled_models(app.spec, module_labels)
+            continue
         parsed = parse_model_files(_model_files(app.directory, app.name), rel)
         models_per_app[app.label] = read_models(parsed, app.label, module_labels, setting_models)
     # inheritance crosses apps (users.User -> auth.AbstractUser): resolve over all models at once
@@ -108,6 +130,9 @@ def build_graph(
     apps: list[App] = []
     for app in located:
         models = tuple(inherited[f"{m.app_label}.{m.name}"] for m in models_per_app[app.label])
+        if isinstance(app, _Bundled):
+            apps.append(contrib.bundled_app(app.spec, app.config_path, {}, user_label, models))
+            continue
         migrations_dir = app.directory / "migrations"
         has_module = (migrations_dir / "__init__.py").is_file()
         migrations: tuple[Migration, ...] = ()
@@ -145,13 +170,68 @@ def build_graph(
                 models_path=models_path,
             )
         )
+    if any(isinstance(a, _Bundled) for a in located):
+        apps = _with_unknown_contrib_migrations(
+            apps, {a.label for a in located if isinstance(a, _Bundled)}
+        )
     return ProjectGraph(
         root=root.as_posix(),
         settings=settings,
         apps=tuple(apps),
         unresolved_apps=tuple(unresolved),
         source="static" if probe is None else "probe",
+        packages=packages,
     )
+
+
+class _Bundled:
+    """A contrib app taken from :mod:`tenantfix.graph.contrib` (no file was found for it)."""
+
+    __slots__ = ("config_path", "label", "name", "spec")
+
+    def __init__(self, spec: contrib.ContribApp, config_path: str) -> None:
+        self.spec = spec
+        self.config_path = config_path
+        self.label = spec.label
+        self.name = spec.name
+
+
+def _with_unknown_contrib_migrations(apps: list[App], bundled: set[str]) -> list[App]:
+    """Add the table apps' migrations that project migrations name but the table lacks.
+
+    A newer Django than the table's may add a migration (``auth.0013_...``) that the project's
+    own migrations depend on. It exists in the user's Django, so the plan must hold it; no
+    contrib migration after a ``0001_initial`` has ever created a table, so it is added with no
+    operations, after the table's last migration of that app (one leaf per app, as on disk).
+    """
+    known = {(a.label, m.name) for a in apps for m in a.migrations}
+    wanted: dict[str, set[str]] = {}
+    for app in apps:
+        for migration in app.migrations:
+            for dep in migration.dependencies:
+                if (
+                    dep.app_label in bundled
+                    and dep.name not in ("__first__", "__latest__")
+                    and (dep.app_label, dep.name) not in known
+                ):
+                    wanted.setdefault(dep.app_label, set()).add(dep.name)
+    if not wanted:
+        return apps
+    out: list[App] = []
+    for app in apps:
+        names = sorted(wanted.get(app.label, ()))
+        if not names:
+            out.append(app)
+            continue
+        extra: list[Migration] = []
+        previous = app.migrations[-1].name if app.migrations else None
+        for name in names:
+            deps = (Dependency(app.label, previous),) if previous else ()
+            path = f"{contrib.PATH_PREFIX}{app.name.replace('.', '/')}/migrations/{name}.py"
+            extra.append(Migration(app.label, name, Location(path, 1), dependencies=deps))
+            previous = name
+        out.append(replace(app, migrations=app.migrations + tuple(extra)))
+    return out
 
 
 def _from_probe(root: Path, probe: ProbeResult) -> list[LocatedApp]:

@@ -219,6 +219,22 @@ class App:
 
 
 @dataclass(frozen=True, slots=True)
+class PackagesUsed:
+    """Where the project's installed packages were looked for (``check`` prints it).
+
+    ``source`` is ``"python"`` (``--python``, asked for its ``sys.path``), ``"virtual_env"``
+    (``$VIRTUAL_ENV``), ``"venv"`` (a ``.venv/`` or ``venv/`` at the project or repository root)
+    or ``"interpreter"`` (the one running tenantfix). Environments are read as files, never run.
+    ``path`` is relative to the project root when inside it. ``bundled`` lists the labels of
+    Django contrib apps taken from tenantfix's own table because no Django was found.
+    """
+
+    source: str
+    path: str
+    bundled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectGraph:
     """Settings plus every app they name; the single input of checks and the simulation."""
 
@@ -227,6 +243,7 @@ class ProjectGraph:
     apps: tuple[App, ...] = ()
     unresolved_apps: tuple[AppListEntry, ...] = ()  # list entries we could not locate
     source: str = "static"  # "static" or "probe" (the project's interpreter was asked)
+    packages: PackagesUsed | None = None  # where installed apps were looked for
     _by_label: dict[str, App] = field(default_factory=dict, compare=False, repr=False)
     _by_value: dict[str, App] = field(default_factory=dict, compare=False, repr=False)
 
@@ -270,3 +287,16 @@ class ProjectGraph:
         if app is None:
             return None
         return next((m for m in app.models if m.key == key), None)
+
+    # Unknown is not absent: an entry we could not locate may be any app, with any models.
+    def unresolved_in(self, app_list: AppList | None) -> tuple[AppListEntry, ...]:
+        """Entries of ``app_list`` that name no located app (their models are unknown)."""
+        if app_list is None or not self.unresolved_apps:
+            return ()
+        missing = {e.value for e in self.unresolved_apps}
+        return tuple(e for e in app_list.entries if e.value in missing)
+
+    def may_be_unresolved(self, label: str) -> bool:
+        """True when no located app has ``label`` but some entry could not be located: the app
+        may be installed (one of those entries) and its contents are unknown."""
+        return self.app(label) is None and bool(self.unresolved_apps)

@@ -8,7 +8,7 @@ only for the format it prints.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from tenantfix.errors import ExitCode, TenantfixError
@@ -44,17 +44,29 @@ def render(
     graph_source: str = "static",
     tool_version: str,
     color: bool = False,
+    packages: Mapping[str, object] | None = None,
 ) -> str:
     """Return the findings rendered in ``fmt`` (one of :data:`FORMATS`), ending in a newline.
 
     ``root`` is the project directory the diagnostics' paths are relative to; ``graph_source``
     says whether the project graph was read statically or probed ("static"/"probe");
-    ``color`` adds ANSI colours to ``text`` (the caller decides: a TTY and no ``NO_COLOR``).
+    ``color`` adds ANSI colours to ``text`` (the caller decides: a TTY and no ``NO_COLOR``);
+    ``packages`` (where installed apps were found) goes into ``json`` only.
     """
     module_name = FORMATS.get(fmt)
     if module_name is None:
         raise TenantfixError(
             f"unknown output format {fmt!r}; choose one of: {', '.join(FORMATS)}", ExitCode.USAGE
+        )
+    if fmt == "json" and packages is not None:
+        from tenantfix.report.json_format import render as render_json
+
+        return render_json(
+            diagnostics,
+            root=root,
+            graph_source=graph_source,
+            tool_version=tool_version,
+            packages=packages,
         )
     renderer: _Renderer = importlib.import_module(module_name).render
     return renderer(

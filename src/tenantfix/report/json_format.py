@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tenantfix.plan import Diagnostic
 from tenantfix.report._common import fix_state, summary
@@ -12,7 +12,12 @@ SCHEMA_VERSION = 1
 
 
 def document(
-    diagnostics: Sequence[Diagnostic], *, root: str, graph_source: str, tool_version: str
+    diagnostics: Sequence[Diagnostic],
+    *,
+    root: str,
+    graph_source: str,
+    tool_version: str,
+    packages: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     findings = []
     for d in diagnostics:
@@ -24,6 +29,8 @@ def document(
         "tool": {"name": "tenantfix", "version": tool_version},
         "root": root,
         "graph": graph_source,
+        # where installed apps were looked for: {"source": "venv", "path": ".venv", ...}
+        **({"packages": dict(packages)} if packages is not None else {}),
         "findings": findings,
         "summary": summary(diagnostics),
     }
@@ -36,6 +43,13 @@ def render(
     graph_source: str,
     tool_version: str,
     color: bool = False,
+    packages: Mapping[str, object] | None = None,
 ) -> str:
-    doc = document(diagnostics, root=root, graph_source=graph_source, tool_version=tool_version)
+    doc = document(
+        diagnostics,
+        root=root,
+        graph_source=graph_source,
+        tool_version=tool_version,
+        packages=packages,
+    )
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

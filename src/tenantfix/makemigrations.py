@@ -9,6 +9,10 @@ Speed: Django's autodetector compares every model of the project. The driver can
 ``installed`` apps (those the new migrations can concern) and scopes the autodetector to the
 targets and the apps their relations reach. If that fast run fails for any reason (an app that
 imports another at module level, say), the plain run over the whole project decides.
+
+Django 2.2 to 6.0: the driver feature-detects what differs between versions. Where the scoped
+autodetector cannot run on the project's Django it runs plain ``makemigrations <app>`` and says
+so; :func:`generate_migrations` returns those notes with the files.
 """
 
 from __future__ import annotations
@@ -19,11 +23,21 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tenantfix.errors import ExitCode, TenantfixError
 
 DRIVER = Path(__file__).parent / "drivers" / "makemigrations_driver.py"
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """The new migration files (path relative to the project -> bytes), and what to tell the user."""
+
+    files: dict[str, bytes]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    django_version: str | None = None  # the project's Django, as the driver found it
 
 
 def generate(
@@ -42,8 +56,28 @@ def generate(
     A missing ``migrations/`` package is part of the result as the empty ``__init__.py``
     that makemigrations itself would create. Nothing is written under ``project_dir``.
     """
+    return generate_migrations(
+        project_dir,
+        settings_module=settings_module,
+        app_labels=app_labels,
+        python=python,
+        scoped=scoped,
+        installed=installed,
+    ).files
+
+
+def generate_migrations(
+    project_dir: Path,
+    *,
+    settings_module: str,
+    app_labels: Sequence[str],
+    python: str | None = None,
+    scoped: bool = True,
+    installed: Sequence[str] | None = None,
+) -> Generation:
+    """:func:`generate`, with the driver's notes (e.g. a fallback to plain makemigrations)."""
     if not app_labels:
-        return {}
+        return Generation(files={})
     if installed is not None:
         try:
             return _run(project_dir, settings_module, app_labels, python, scoped, list(installed))
@@ -60,7 +94,7 @@ def _run(
     python: str | None,
     scoped: bool,
     installed: list[str] | None,
-) -> dict[str, bytes]:
+) -> Generation:
     interpreter = python or sys.executable
     with tempfile.TemporaryDirectory(prefix="tenantfix-mm-") as tmp:
         out = Path(tmp) / "migrations.json"
@@ -107,12 +141,17 @@ def _run(
                 + _tail(proc.stderr or proc.stdout),
                 ExitCode.REFUSED,
             )
-        records = json.loads(out.read_text(encoding="utf-8"))
+        result = json.loads(out.read_text(encoding="utf-8"))
     root = project_dir.resolve()
-    return {
+    files = {
         Path(r["path"]).resolve().relative_to(root).as_posix(): r["content"].encode("utf-8")
-        for r in records
+        for r in result["migrations"]
     }
+    return Generation(
+        files=files,
+        notes=tuple(str(n) for n in result.get("notes", ())),
+        django_version=result.get("django"),
+    )
 
 
 def _tail(text: str, lines: int = 15) -> str:

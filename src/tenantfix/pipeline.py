@@ -16,12 +16,16 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tenantfix.discover import ProjectLocation, discover
 from tenantfix.errors import ExitCode, TenantfixError
 from tenantfix.graph.locate import checkout_venv
 from tenantfix.graph.model import ProjectGraph
 from tenantfix.plan import Diagnostic, Fix
+
+if TYPE_CHECKING:
+    from tenantfix.makemigrations import Generation
 
 _COPY_SKIP_DIRS = {
     ".git",
@@ -170,7 +174,10 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = pool.submit(_generate, analysis, labels, options) if labels else None
             with scratch_copy(root, changes) as scratch:
-                generated = pending.result() if pending is not None else {}
+                generation = pending.result() if pending is not None else None
+                generated = generation.files if generation is not None else {}
+                if generation is not None:
+                    warnings.extend(generation.notes)
                 for rel, data in generated.items():
                     if not (root / rel).exists():
                         originals[rel] = None
@@ -255,11 +262,11 @@ def _newly_fixable(
     return [d for d in found if _finding_key(d) not in seen and selected_fixes(d, options)]
 
 
-def _generate(analysis: Analysis, labels: list[str], options: Options) -> dict[str, bytes]:
-    from tenantfix.makemigrations import generate
+def _generate(analysis: Analysis, labels: list[str], options: Options) -> Generation:
+    from tenantfix.makemigrations import generate_migrations
     from tenantfix.migration_scope import installed_for
 
-    return generate(
+    return generate_migrations(
         analysis.project.root,
         settings_module=analysis.project.settings_module,
         app_labels=labels,

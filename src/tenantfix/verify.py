@@ -41,13 +41,27 @@ TENANT_SPECS = (
     {"schema": "tenantfix_two", "domain": "tenantfix-two.localhost", "label": "tenantfix two"},
 )
 
-# Runs in the project's interpreter after django.setup(). Prints one JSON line.
+# Runs in the project's interpreter after django.setup(). Prints one JSON line. Django 2.2 to 6.0
+# on Python 3.6+: plain syntax only, and what differs between versions is feature-detected.
 _CREATE_TENANTS = r"""
 import datetime, decimal, json, sys, uuid
 from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
-from django_tenants.utils import get_tenant_model, schema_exists
+from django_tenants.utils import get_tenant_model
+
+try:
+    from django_tenants.utils import schema_exists
+except ImportError:  # old django-tenants releases: ask PostgreSQL directly
+    def schema_exists(schema_name):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", [schema_name]
+            )
+            return cursor.fetchone() is not None
+
+# models.JSONField exists since Django 3.1; before it there is no generic JSON field to fill.
+JSON_FIELD = getattr(models, "JSONField", None)
 
 def sample(field, label):
     if field.choices:
@@ -73,7 +87,7 @@ def sample(field, label):
         return datetime.time(0, 0)
     if isinstance(field, models.UUIDField):
         return uuid.uuid4()
-    if isinstance(field, models.JSONField):
+    if JSON_FIELD is not None and isinstance(field, JSON_FIELD):
         return {}
     return None
 

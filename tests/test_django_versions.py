@@ -1,0 +1,251 @@
+"""tenantfix on projects whose interpreter runs Django 2.2, 3.2, 4.2 and 6.0 (5.2 is the suite's own).
+
+Per Django version a real virtualenv is the *project's* interpreter (``--python``): `check`, the
+probe, `apply --dry-run`, then the diff is applied and Django's real
+``makemigrations --check`` must find nothing left to do (and, before the fix, must not). The
+oldest and the newest Django also run ``verify`` on the session's PostgreSQL. The built wheel is
+installed on Python 3.10 and 3.13 for a smoke run.
+
+The virtualenvs are built once and cached under the temp dir (see ``support_venvs``); under
+CI=true a venv that cannot be made fails these tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import tomllib
+from support_git import FIXTURES, copy_project, git, init_repo, snapshot
+from support_venvs import ProjectVenv, build_wheel, find_python, project_venv, wheel_venv
+
+import tenantfix
+
+pytestmark = pytest.mark.djversions
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = "accreditation_portal.settings"
+
+# Third-party apps of the write-up project; pip picks the releases that declare support for the
+# pinned Django.
+WRITEUP_APPS = ("django-crispy-forms", "crispy-bootstrap5", "django-htmx", "django-celery-beat")
+
+
+@dataclass(frozen=True)
+class Target:
+    django: str
+    python: str
+    fixture: str
+    requirements: tuple[str, ...]
+    verify: bool = False
+
+    def __str__(self) -> str:
+        return f"django{self.django}-py{self.python}"
+
+
+TARGETS = (
+    # A Django 2.2 project's migrations depend on auth.0011 and use AutoField: the write-up
+    # project's (made by Django 5.2) cannot load there, so its Django 2.2 twin is used, with
+    # the same two problems (TF001, TF005) and migrations made by Django 2.2.
+    Target(
+        "2.2",
+        "3.8",
+        "writeup_project_django22",
+        ("Django==2.2.*", "django-tenants==3.5.0", "psycopg2-binary==2.9.*"),
+        verify=True,
+    ),
+    Target(
+        "3.2",
+        "3.10",
+        "writeup_project",
+        ("Django==3.2.*", "django-tenants==3.6.1", "psycopg2-binary==2.9.*", *WRITEUP_APPS),
+    ),
+    Target(
+        "4.2",
+        "3.11",
+        "writeup_project",
+        ("Django==4.2.*", "django-tenants==3.7.0", "psycopg[binary]==3.2.*", *WRITEUP_APPS),
+    ),
+    Target(
+        "6.0",
+        "3.12",
+        "writeup_project",
+        ("Django==6.0.*", "django-tenants==4.0.1", "psycopg[binary]==3.3.*", *WRITEUP_APPS),
+        verify=True,
+    ),
+)
+
+
+def tenantfix_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, in the interpreter that runs the suite (Python 3.10+)."""
+    return subprocess.run(
+        [sys.executable, "-m", "tenantfix", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def manage(
+    venv: ProjectVenv, project: Path, db: object, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``manage.py`` in the project's interpreter, its DATABASES pointed at ``db`` through the
+    environment variables its settings read."""
+    env = {
+        **os.environ,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "DB_NAME": db.name,  # type: ignore[attr-defined]
+        "DB_USER": db.user,  # type: ignore[attr-defined]
+        "DB_PASSWORD": db.password,  # type: ignore[attr-defined]
+        "DB_HOST": db.host,  # type: ignore[attr-defined]
+        "DB_PORT": str(db.port),  # type: ignore[attr-defined]
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [str(venv.python), "manage.py", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(params=TARGETS, ids=str, scope="module")
+def target_venv(request: pytest.FixtureRequest) -> tuple[Target, ProjectVenv]:
+    target: Target = request.param
+    return target, project_venv(target.python, target.requirements)
+
+
+# verify (three migrate runs) on the oldest and the newest Django only: CI time
+@pytest.fixture(params=[t for t in TARGETS if t.verify], ids=str, scope="module")
+def verify_target_venv(request: pytest.FixtureRequest) -> tuple[Target, ProjectVenv]:
+    target: Target = request.param
+    return target, project_venv(target.python, target.requirements)
+
+
+def test_check_apply_and_real_makemigrations_check(target_venv, tmp_path, pg_database):
+    target, venv = target_venv
+    assert venv.django_version.startswith(target.django + "."), venv.django_version
+    project = init_repo(copy_project(FIXTURES / target.fixture, tmp_path / "portal"))
+    python = str(venv.python)
+
+    # Before the fix Django itself sees the missing migrations: the final assertion can fail.
+    # Named explicitly: makemigrations skips an app without a migrations package otherwise.
+    apps = sorted(p.parent.name for p in project.glob("*/models.py"))
+    before = manage(venv, project, pg_database, "makemigrations", "--check", "--dry-run", *apps)
+    assert before.returncode == 1, before.stdout + before.stderr
+    assert "audit" in before.stdout
+
+    found = tenantfix_cli("check", ".", "--python", python, "--format", "json", cwd=project)
+    assert found.returncode == 1, found.stderr
+    report = json.loads(found.stdout)
+    codes = [f["code"] for f in report["findings"]]
+    assert "TF001" in codes and "TF005" in codes, codes
+
+    probed = tenantfix_cli(
+        "check", ".", "--probe", "--python", python, "--format", "json", cwd=project
+    )
+    probed_report = json.loads(probed.stdout)
+    assert probed_report["graph"] == "probe", probed.stderr  # Django's own registry was read
+    assert [f["code"] for f in probed_report["findings"]] == codes
+
+    untouched = snapshot(project)
+    dry = tenantfix_cli("apply", ".", "--dry-run", "--python", python, cwd=project)
+    assert dry.returncode == 1, dry.stderr
+    assert "Traceback" not in dry.stderr
+    assert snapshot(project) == untouched
+    assert "+++ b/audit/migrations/0001_initial.py" in dry.stdout
+    # made by the project's Django, not by the Django tenantfix runs on
+    assert f"+# Generated by Django {venv.django_version} on " in dry.stdout
+    assert "+    'users',\n" in dry.stdout
+
+    (tmp_path / "fix.diff").write_text(dry.stdout)
+    git(project, "apply", str(tmp_path / "fix.diff"))
+    after = manage(venv, project, pg_database, "makemigrations", "--check", "--dry-run", *apps)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "No changes detected" in after.stdout
+
+    rechecked = tenantfix_cli("check", ".", "--python", python, "--format", "json", cwd=project)
+    remaining = [f["code"] for f in json.loads(rechecked.stdout)["findings"]]
+    assert "TF001" not in remaining and "TF005" not in remaining, remaining
+
+
+def test_verify_runs_the_fixed_project_on_postgresql(verify_target_venv, tmp_path, pg_server):
+    target, venv = verify_target_venv
+    project = init_repo(copy_project(FIXTURES / target.fixture, tmp_path / "portal"))
+    python = str(venv.python)
+    dry = tenantfix_cli("apply", ".", "--dry-run", "--python", python, cwd=project)
+    (tmp_path / "fix.diff").write_text(dry.stdout)
+    git(project, "apply", str(tmp_path / "fix.diff"))
+    result = tenantfix_cli(
+        "verify", ".", "--python", python, "--database-url", pg_server.url, cwd=project
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Verification passed." in result.stdout
+
+
+@pytest.mark.parametrize("python", ["3.10", "3.13"])
+def test_built_wheel_runs_on_supported_python(python, tmp_path):
+    wheel = build_wheel()
+    smoke = wheel_venv(python, wheel)
+    version = subprocess.run(
+        [str(smoke / "bin" / "tenantfix"), "--version"], capture_output=True, text=True
+    )
+    assert version.returncode == 0, version.stderr
+    assert tenantfix.__version__ in version.stdout
+    project = copy_project(FIXTURES / "writeup_project", tmp_path / "portal")
+    # the project's interpreter: the suite's own, which has Django 5.2 and the write-up's apps
+    found = subprocess.run(
+        [str(smoke / "bin" / "tenantfix"), "check", str(project), "--python", sys.executable],
+        capture_output=True,
+        text=True,
+    )
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "TF001" in found.stdout and "TF005" in found.stdout, found.stdout
+
+
+def test_supported_pythons_are_declared():
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert meta["requires-python"] == ">=3.10"
+    declared = sorted(
+        c.rsplit(" :: ", 1)[1]
+        for c in meta["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    )
+    assert declared == ["3.10", "3.11", "3.12", "3.13"]
+
+
+def test_code_run_in_the_project_interpreter_is_python36_syntax():
+    """Drivers and inline scripts run on the project's Python (3.6+ for Django 2.2)."""
+    from tenantfix import djangorun, verify
+    from tenantfix.graph import probe
+
+    sources = {
+        path.name: path.read_text()
+        for path in (ROOT / "src" / "tenantfix" / "drivers").glob("*.py")
+    }
+    sources |= {
+        "probe._SCRIPT": probe._SCRIPT,
+        "verify._CREATE_TENANTS": verify._CREATE_TENANTS,
+        "djangorun._OVERRIDE": djangorun._OVERRIDE.format(settings="x.settings"),
+    }
+    oldest = find_python("3.6")
+    code = (
+        "import ast, json, sys\n"
+        "for name, text in json.load(sys.stdin).items():\n"
+        "    compile(text, name, 'exec', dont_inherit=True)\n"
+    )
+    result = subprocess.run(
+        [str(oldest), "-c", code], input=json.dumps(sources), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr

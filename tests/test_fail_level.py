@@ -69,6 +69,10 @@ def test_sarif_and_github_levels_follow_severity(tmp_path):
     project = copy_before(WARNINGS_ONLY, tmp_path / "p")
     sarif = json.loads(_check(project, "--format", "sarif").stdout)
     assert [r["level"] for r in sarif["runs"][0]["results"]] == ["warning"]
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert rules["TF013"]["properties"]["defaultSelection"] is False
+    assert rules["TF013"]["defaultConfiguration"]["level"] == "warning"
+    assert rules["TF001"]["properties"]["defaultSelection"] is True
     github = _check(project, "--format", "github").stdout
     assert github.startswith("::warning file=")
     error_project = copy_before(ERROR, tmp_path / "e")

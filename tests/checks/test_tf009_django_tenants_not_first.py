@@ -44,6 +44,16 @@ def test_finds_not_first_in_shared_apps_once_when_installed_is_derived():
     assert dict(fix.args) == {"list_name": "SHARED_APPS", "key_path": "", "app": "django_tenants"}
 
 
+def test_finds_not_first_names_the_apps_before_it_and_admins_templates():
+    shared = ["django.contrib.admin", "django.contrib.auth", "django_tenants", *SHARED[1:3]]
+    (d,) = run(tf009, graph(shared=shared))
+    assert d.severity == "warning"
+    assert "('django.contrib.admin', 'django.contrib.auth') win" in d.why
+    assert "(django.contrib.admin's own do)" in d.why
+    (d,) = run(tf009, graph(shared=NOT_FIRST))
+    assert "django.contrib.admin's own do" not in d.why  # admin comes after it there
+
+
 def test_finds_missing_from_shared_apps_with_insert():
     # INSTALLED_APPS is built from SHARED_APPS: the one fix covers both, so one finding.
     (d,) = run(tf009, graph(shared=SHARED[1:]))

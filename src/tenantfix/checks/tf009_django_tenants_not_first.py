@@ -136,13 +136,7 @@ def _diagnostic(
                 "and no request is routed to a tenant schema."
             )
         elif is_installed:
-            why = (
-                f"It works, but Django resolves commands and templates in INSTALLED_APPS order, "
-                f"so {first!r} and any app before {app!r} shadow it: an admin/index.html or "
-                f"admin/app_list.html of theirs replaces django-tenants' (which hide tenant-only "
-                "apps in the public admin), and a `migrate` command of theirs replaces the one "
-                "that runs migrate_schemas."
-            )
+            why = "It works, but " + _shadowing(app_list, names, app)
         elif severity == "error":
             why = (
                 f"INSTALLED_APPS is built from {name}, so Django does not load {app!r} either: "
@@ -157,9 +151,8 @@ def _diagnostic(
             )
         else:
             why = (
-                f"It works, but django-tenants requires {app!r} as the first entry of {name}; "
-                "INSTALLED_APPS is normally built from it, so the apps before it shadow the "
-                f"`migrate` command and the admin templates (index.html, app_list.html) of {app!r}."
+                f"It works, but django-tenants' install guide puts {app!r} first in {name}, "
+                "and INSTALLED_APPS is normally built from it: " + _shadowing(app_list, names, app)
             )
         summary = f"put {app!r} first in {name}"
         target = literal_target(app_list)
@@ -188,6 +181,28 @@ def _diagnostic(
         fix_summary=summary,
         severity=severity,
         fixes=fixes,
+    )
+
+
+def _shadowing(app_list: AppList, names: frozenset[str], app: str) -> str:
+    """What the apps listed before django-tenants take over (Django's lookups go in order)."""
+    values = app_list.values
+    index = next((i for i, v in enumerate(values) if v in names), len(values))
+    before = ", ".join(repr(v) for v in values[:index][:3]) + (", ..." if index > 3 else "")
+    admin = (
+        " (django.contrib.admin's own do)"
+        if any(
+            v == "django.contrib.admin" or v.startswith("django.contrib.admin.")
+            for v in values[:index]
+        )
+        else ""
+    )
+    return (
+        "Django looks up templates and management commands in INSTALLED_APPS order, so the "
+        f"apps before {app!r} ({before}) win: an admin/index.html or admin/app_list.html they "
+        f"ship{admin} replaces django-tenants' (which hide tenant-only apps in the public "
+        "admin), and a `migrate` command they ship replaces django-tenants' (which runs "
+        "migrate_schemas)."
     )
 
 

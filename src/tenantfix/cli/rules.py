@@ -124,7 +124,7 @@ def explain(
     picked = (
         "default (runs without --select)"
         if chk.default
-        else f"opt-in (runs only with --select {chk.code})"
+        else f"opt-in (runs only when --select names it: --select {chk.code})"
     )
     typer.echo(f"level: {chk.severity}, automatic fix: {fix_kind(chk)}, selection: {picked}\n")
     typer.echo(chk.doc or chk.summary)

@@ -71,6 +71,8 @@ def _rules(diagnostics: Sequence[Diagnostic]) -> list[Json]:
                     "precision": "high",
                     "problem.severity": chk.severity,
                     "fixSafety": chk.safety,
+                    # False: an opt-in rule, run only when --select names it (as ruff's)
+                    "defaultSelection": chk.default,
                 },
             }
         )

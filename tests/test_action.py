@@ -103,6 +103,7 @@ def test_action_opens_then_keeps_one_pull_request(
         "Install tenantfix",
         "tenantfix check",
         "tenantfix apply --push --open-pr",
+        "tenantfix findings the pull request cannot fix",
     ]
     assert any(
         s.get("uses", "").startswith("actions/setup-python") for s in action["runs"]["steps"]
@@ -135,7 +136,7 @@ def test_action_opens_then_keeps_one_pull_request(
             assert "app/accreditation_portal/settings.py" in pulls[0]["body"]
             assert "TF001" in outputs[1]  # the check step printed the finding
             writes = len(fake_forge.writes())
-    assert "up to date" in outputs[-1].lower()
+    assert "up to date" in outputs[-2].lower()  # the apply step of the second round
     assert len(fake_forge.writes()) == writes
     assert len(fake_forge.github.pulls(REPO)) == 1
     everything = "\n".join(outputs) + (action_repo / ".git" / "config").read_text()
@@ -149,6 +150,43 @@ def test_action_defaults_to_fail_level_error():
     for name in ("tenantfix check", "tenantfix apply --push --open-pr"):
         assert steps[name]["env"]["TF_FAIL_LEVEL"] == "${{ inputs.fail-level }}"
         assert '--fail-level "$TF_FAIL_LEVEL"' in steps[name]["run"]
+
+
+@pytest.mark.parametrize(
+    ("case", "fail_level", "args", "expected"),
+    [
+        # a warning with no automatic fix (the user app in both lists): advice at "error"
+        ("tf011_user_app_in_both_lists__users_in_both", "error", "", 0),
+        ("tf011_user_app_in_both_lists__users_in_both", "warning", "", 1),
+        # an error whose only fix is unsafe: the pull request fixes it only with --unsafe-fixes
+        ("tf004_shared_model_references_tenant_model__shared_fk", "error", "", 1),
+        ("tf004_shared_model_references_tenant_model__shared_fk", "error", "--unsafe-fixes", 0),
+        # errors the pull request fixes (safe fixes): the job passes
+        ("tf009_django_tenants_not_first__missing", "error", "", 0),
+    ],
+)
+def test_action_fails_only_for_findings_the_pull_request_cannot_fix(
+    tmp_path, case, fail_level, args, expected
+):
+    action = load_action()
+    step = next(
+        s
+        for s in action["runs"]["steps"]
+        if s.get("name") == "tenantfix findings the pull request cannot fix"
+    )
+    work = tmp_path / "app"
+    shutil.copytree(ROOT / "tests" / "fixtures" / case / "before", work)
+    context = {
+        "inputs.working-directory": ".",
+        "inputs.fail-level": fail_level,
+        "inputs.args": args,
+    }
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    proc = run_step(step, context, work, env)
+    assert proc.returncode == expected, proc.stdout + proc.stderr
+    if expected:
+        assert "need a human decision" in proc.stdout
 
 
 def test_pre_commit_hook_passes_a_project_with_only_warnings(tmp_path):

@@ -242,6 +242,18 @@ def test_shared_to_tenant_move_keeps_public_rows(shop_repo, pg_database):
         "NOTE public: holds tables of 'notes': notes_label (0 rows), notes_note (1 row). The app "
         "is now tenant-only" in plan.stdout
     )
+    # what the tenants see changes: today they read public's rows through search_path
+    read = (
+        "from django_tenants.utils import schema_context\nfrom notes.models import Note\n"
+        "with schema_context('acme'):\n    print('notes seen:', Note.objects.count())\n"
+    )
+    seen = manage(shop_repo, db, "shell", "-c", read)
+    assert "notes seen: 1" in seen.stdout, seen.stderr
+    assert (
+        "Until the repair, the tenant schemas have no notes tables of their own, so their "
+        "queries read these public rows through search_path; after it they read their own "
+        "tables, which start empty." in plan.stdout
+    )
 
     executed = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--execute")
     assert executed.exit_code == 0, executed.output
@@ -251,6 +263,7 @@ def test_shared_to_tenant_move_keeps_public_rows(shop_repo, pg_database):
     assert sum(before[("public", "notes_note")].values()) == 1
     for schema in ("acme", "globex"):
         assert {"notes_note", "notes_label"} <= tables(db, schema)
+    assert "notes seen: 0" in manage(shop_repo, db, "shell", "-c", read).stdout
 
 
 def test_partial_tables_in_one_tenant_refuse_everything_and_orphans_are_left_alone(
@@ -357,12 +370,17 @@ def test_failing_plan_on_the_clone_leaves_the_database_untouched(shop_repo, pg_s
     executed = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--execute")
     assert executed.exit_code == 4, executed.output
     out = executed.stdout
-    assert "The repair stopped at the first failing command. What took effect:" in out
+    assert "The repair stopped at the first failing command." in out
     assert "  - acme: notes's migration records deleted (no table or row touched)" in out
     assert "  - globex: notes's migration records deleted (no table or row touched)" in out
     assert "error at notes.0001_initial (schema globex)" in out
+    assert "Not run" not in out  # it stopped at the last command
+    assert (
+        "(the full output of `python manage.py migrate_schemas --tenant` is shown with --verbose)"
+        in executed.stderr
+    )
+    assert "Traceback" not in executed.output
     assert_rows_kept(before, dump(db))
-    assert "Traceback" not in out
 
 
 def _plan_for_many_tenants(count: int):
@@ -411,3 +429,44 @@ def test_plan_for_200_tenants_reads_as_one_line_per_app():
     assert sum("migrate_schemas --schema=t" in line for line in verbose) == 200
     assert sum(line.startswith("NOTE t") for line in verbose) == 200
     assert "t199" in "\n".join(verbose)
+
+
+def test_auth_added_to_tenant_apps_warns_that_tenants_stop_reading_public_users(
+    shop_repo, pg_database
+):
+    """A real project's move (auth added to TENANT_APPS after tenants exist): tenants read
+    public.auth_user through search_path until the repair, their own empty table after it."""
+    db = pg_database
+    tenants_with_data(shop_repo, db)
+    ok(
+        manage(
+            shop_repo,
+            db,
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User\nUser.objects.create_user('admin')",
+        )
+    )
+    path = shop_repo / SETTINGS
+    path.write_text(
+        path.read_text().replace('    "shop",\n', '    "django.contrib.auth",\n    "shop",\n', 1)
+    )
+    before = dump(db)
+
+    plan = invoke("repair-db", str(shop_repo), "--database-url", db.url)
+    assert plan.exit_code == 1, plan.output
+    assert "TF012 auth: phantom in 2 of 2 tenant schema(s) (acme, globex)" in plan.stdout
+    assert (
+        "NOTE until the repair, queries in the tenant schemas read public's auth tables through "
+        "search_path (auth_group (0 rows), auth_permission ("
+        in plan.stdout
+    )
+    assert "auth_user (1 row)" in plan.stdout
+
+    executed = invoke("repair-db", str(shop_repo), "--database-url", db.url, "--execute")
+    assert executed.exit_code == 0, executed.output
+    after = dump(db)
+    assert_rows_kept(before, after)
+    assert "auth_user" in tables(db, "acme")
+    assert sum(after[("public", "auth_user")].values()) == 1
+    assert sum(after[("acme", "auth_user")].values()) == 0

@@ -22,7 +22,9 @@ class Prediction:
     def sentence(self) -> str:
         if self.step == "runtime":
             # Nothing fails while migrating: the table is simply never created.
-            return f"`migrate_schemas` reports success, then the first query fails with `{self.error}`"
+            return (
+                f"`migrate_schemas` reports success, then the first query fails with `{self.error}`"
+            )
         at = f" at `{self.migration}`" if self.migration else ""
         return f"`{self.step}` will fail{at} with `{self.error}`"
 

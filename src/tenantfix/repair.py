@@ -260,7 +260,9 @@ class RepairPlan:
             out.append(f"REFUSED {refusal.schema}: app {refusal.app_label!r}: {refusal.reason}")
         if len(refusals) < len(self.refusals):
             out.append(f"REFUSED ... and {len(self.refusals) - len(refusals)} more (--verbose).")
-        out += _shadow_lines(self.shadows, verbose)
+        out += _shadow_lines(
+            self.shadows, {p.app_label for p in self.phantoms if p.schema != PUBLIC}, verbose
+        )
         for orphan in self.orphans:
             found = (
                 "; it records migrations whose tables are missing there: "
@@ -351,7 +353,7 @@ def _phantom_lines(phantoms: Iterable[PhantomApp], tenant_count: int, verbose: b
     return out
 
 
-def _shadow_lines(shadows: Iterable[Shadow], verbose: bool) -> list[str]:
+def _shadow_lines(shadows: Iterable[Shadow], repaired: set[str], verbose: bool) -> list[str]:
     out: list[str] = []
     by_app: dict[tuple[str, bool], list[Shadow]] = defaultdict(list)
     for shadow in shadows:
@@ -361,11 +363,21 @@ def _shadow_lines(shadows: Iterable[Shadow], verbose: bool) -> list[str]:
         what = "the user model's tables" if first.is_user_app else f"tables of {label!r}"
         if in_public:
             listing = ", ".join(_rows(t, n) for t, n in first.tables)
+            # Found on a real project: with no table of their own, tenant queries silently
+            # read public's rows through search_path; the repair changes what they see.
+            change = (
+                f" Until the repair, the tenant schemas have no {label} tables of their own, so "
+                "their queries read these public rows through search_path; after it they read "
+                "their own tables, which start empty. Copy the rows each tenant needs into its "
+                "schema after the repair."
+                if label in repaired
+                else ""
+            )
             out.append(
                 f"NOTE public: holds {what}: {listing}. The app is now tenant-only, and on "
-                "search_path '<tenant>, public' each tenant's own tables shadow these. tenantfix "
-                "leaves them untouched: move their rows into the tenant schemas yourself if they "
-                "matter, then drop them once nothing references them."
+                f"search_path '<tenant>, public' each tenant's own tables shadow these.{change} "
+                "tenantfix leaves them untouched: move their rows into the tenant schemas "
+                "yourself if they matter, then drop them once nothing references them."
             )
             continue
         if len(group) == 1 or verbose:
@@ -496,6 +508,38 @@ def _shadows(graph: ProjectGraph, state: SchemaState, conn: Conn) -> list[Shadow
     return out
 
 
+def _public_rows_hidden(
+    phantoms: list[PhantomApp], shadows: list[Shadow], public: SchemaState, conn: Conn
+) -> list[str]:
+    """Tenant phantoms whose tables public also has: tenant queries read public's rows today.
+
+    Seen on real projects (auth added to TENANT_APPS after tenants exist): with no table of
+    their own, tenant queries find public's through search_path. Once repaired, each tenant
+    reads its own new, empty table: logins, permissions, reference rows seem to vanish.
+    """
+    from tenantfix.db.inspect import row_count
+
+    shadowed = {s.app_label for s in shadows if s.schema == PUBLIC}  # already explained
+    out: list[str] = []
+    by_app: dict[str, set[str]] = defaultdict(set)
+    for p in phantoms:
+        if p.schema != PUBLIC and p.app_label not in shadowed:
+            by_app[p.app_label].update(p.missing_tables)
+    for label, missing in sorted(by_app.items()):
+        in_public = sorted(missing & public.tables)
+        if not in_public:
+            continue
+        counted = ", ".join(_rows(t, row_count(conn, PUBLIC, t)) for t in in_public)
+        out.append(
+            f"until the repair, queries in the tenant schemas read public's {label} tables "
+            f"through search_path ({counted}); after it each tenant reads its own new tables "
+            "(empty, but for what migrate itself adds). If tenants rely on public's rows "
+            "(logins, permissions, reference data), "
+            f"copy what each needs after the repair, or keep {label} out of TENANT_APPS."
+        )
+    return out
+
+
 def _tenant_table(graph: ProjectGraph) -> tuple[str, str]:
     setting = graph.settings.tenant_model
     if setting is None:
@@ -589,7 +633,7 @@ def plan_repair(
     python: str | None = None,
 ) -> RepairPlan:
     """Read the project and the database (read-only) and build the plan."""
-    from tenantfix.db.connect import connect
+    from tenantfix.db.connect import connect, scrub
     from tenantfix.db.schemas import read_layout
 
     params = DatabaseParams.from_url(database_url)
@@ -597,29 +641,43 @@ def plan_repair(
     index = MigrationIndex(graph)
     tenant_app, tenant_table = _tenant_table(graph)
     notes: list[str] = []
-    with connect(params) as conn:
-        layout = read_layout(conn, tenant_table)
-        state = _recognise(graph, index, layout, params, tenant_app)
-        public = layout.public
-        assert public.records is not None  # _recognise refused otherwise
-        phantoms, refusals = analyse_schema(index, PUBLIC, set(public.records), set(public.tables))
-        shadows = _shadows(graph, public, conn)
-        for schema in layout.missing:
-            notes.append(
-                f"tenant {schema!r} is in {tenant_table} but its schema does not exist; skipped"
+    import psycopg
+
+    try:
+        with connect(params) as conn:
+            layout = read_layout(conn, tenant_table)
+            state = _recognise(graph, index, layout, params, tenant_app)
+            public = layout.public
+            assert public.records is not None  # _recognise refused otherwise
+            phantoms, refusals = analyse_schema(
+                index, PUBLIC, set(public.records), set(public.tables)
             )
-        for tenant in layout.tenants:
-            shadows += _shadows(graph, tenant, conn)
-            if tenant.records is None:
-                continue  # never migrated: migrate_schemas will do it, nothing is phantom
-            p, r = analyse_schema(index, tenant.name, set(tenant.records), set(tenant.tables))
-            phantoms += p
-            refusals += r
-        orphans = []
-        for left in layout.orphans:
-            assert left.records is not None
-            p, _ = analyse_schema(index, left.name, set(left.records), set(left.tables))
-            orphans.append(Orphan(left.name, tuple(p)))
+            shadows = _shadows(graph, public, conn)
+            for schema in layout.missing:
+                notes.append(
+                    f"tenant {schema!r} is in {tenant_table} but its schema does not exist; skipped"
+                )
+            for tenant in layout.tenants:
+                shadows += _shadows(graph, tenant, conn)
+                if tenant.records is None:
+                    continue  # never migrated: migrate_schemas will do it, nothing is phantom
+                p, r = analyse_schema(index, tenant.name, set(tenant.records), set(tenant.tables))
+                phantoms += p
+                refusals += r
+            notes += _public_rows_hidden(phantoms, shadows, public, conn)
+            orphans = []
+            for left in layout.orphans:
+                assert left.records is not None
+                p, _ = analyse_schema(index, left.name, set(left.records), set(left.tables))
+                orphans.append(Orphan(left.name, tuple(p)))
+    except psycopg.Error as exc:
+        # e.g. a tenant schema the role may not read: a message, never a traceback
+        raise TenantfixError(
+            f"reading {params.safe_url} failed: {scrub(str(exc).strip(), params)}. Nothing was "
+            "changed; repair-db needs a role that can read every schema (USAGE on each "
+            "schema, SELECT on django_migrations and the tenant table).",
+            ExitCode.REFUSED,
+        ) from None
     return RepairPlan(
         project=location,
         database=params,
@@ -685,10 +743,14 @@ def _steps(phantoms: list[PhantomApp]) -> list[PlanStep]:
         out.append(
             PlanStep(
                 title,
-                f"Safe: --fake runs no migration code; it only deletes {label}'s records (and "
-                "those of migrations depending on it, listed above) from each schema's "
-                f"django_migrations. None of {label}'s tables exist in these schemas, so no "
-                "table, row or schema is touched.",
+                f"Safe: --fake runs no migration code; it only deletes {label}'s records"
+                + (
+                    " (and those of migrations depending on it, listed above)"
+                    if any(p.dependents for p in group)
+                    else ""
+                )
+                + " from each schema's django_migrations. None of "
+                f"{label}'s tables exist in these schemas, so no table, row or schema is touched.",
                 commands,
             )
         )
@@ -720,10 +782,15 @@ class RepairRun:
     plan: RepairPlan
     runs: tuple[RunResult, ...]
     after: RepairPlan | None  # re-inspection after success
+    interrupted: PlannedCommand | None = None  # Ctrl-C during this command
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.runs) and (self.after is None or not self.after.needed)
+        return (
+            self.interrupted is None
+            and all(r.ok for r in self.runs)
+            and (self.after is None or not self.after.needed)
+        )
 
     @property
     def failed(self) -> RunResult | None:
@@ -746,7 +813,8 @@ class RepairRun:
         return out
 
     def not_run(self) -> list[PlannedCommand]:
-        return list(self.plan.commands[len(self.runs) :])
+        skip = len(self.runs) + (1 if self.interrupted is not None else 0)
+        return list(self.plan.commands[skip:])
 
 
 def execute(
@@ -779,7 +847,10 @@ def execute(
         for i, command in enumerate(commands):
             if progress:
                 progress(i, len(commands), command)
-            result = runner.manage(*command.args)
+            try:
+                result = runner.manage(*command.args)
+            except KeyboardInterrupt:
+                return RepairRun(plan, tuple(runs), None, interrupted=command)
             runs.append(result)
             if not result.ok:
                 return RepairRun(plan, tuple(runs), None)

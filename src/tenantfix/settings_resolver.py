@@ -191,7 +191,9 @@ class _Resolver:
         elif isinstance(iterable, Seq):
             items = list(iterable.items)
         else:
-            self.exec_body(module, stmt.body, f"a `for` loop at {loc} over a value only known at run time")
+            self.exec_body(
+                module, stmt.body, f"a `for` loop at {loc} over a value only known at run time"
+            )
             return
         for item in items:
             module.namespace[stmt.target.id] = item

@@ -18,6 +18,7 @@ from tenantfix.cli._common import (
 )
 
 if TYPE_CHECKING:
+    from tenantfix.djangorun import RunResult
     from tenantfix.repair import RepairRun
 
 
@@ -94,7 +95,7 @@ def repair_db(
                 typer.echo(line)
             if not proof.ok:
                 if proof.run is not None and proof.run.failed is not None:
-                    err(proof.run.failed.stderr[-4000:])
+                    _output(proof.run.failed, verbose)
                 err(
                     f"The plan failed on the clone; {plan.database.safe_url} was not touched. "
                     "Nothing was changed."
@@ -110,34 +111,29 @@ def repair_db(
             raise typer.Exit(int(ExitCode.FINDINGS))
         with CountProgress() as progress:
             outcome = run_plan(plan, python=project_interpreter, progress=progress)
-    _report(outcome)
+    _report(outcome, verbose)
 
 
-def _report(outcome: RepairRun) -> None:
+def _report(outcome: RepairRun, verbose: bool) -> None:
     from tenantfix.errors import ExitCode
 
     for run in outcome.runs:
         mark = "ok" if run.ok else "FAILED"
         typer.echo(f"{mark:<8}{run.command} ({run.seconds:.1f} s)")
+    if outcome.interrupted is not None:
+        typer.echo(
+            f"INTERRUPTED during {outcome.interrupted.shell}: it may have partly taken effect."
+        )
+        _took_effect(outcome)
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
     failed = outcome.failed
     if failed is not None:
         where = f" at {failed.failed_migration}" if failed.failed_migration else ""
         schema = f" (schema {failed.schema})" if failed.schema else ""
         typer.echo(f"        error{where}{schema}: {failed.error}")
-        err(failed.stderr[-4000:])
-        done = outcome.took_effect()
-        typer.echo("The repair stopped at the first failing command. What took effect:")
-        typer.echo("\n".join(f"  - {line}" for line in done) if done else "  - nothing")
-        left = outcome.not_run()
-        if left:
-            typer.echo(f"Not run ({len(left)} command(s)):")
-            for command in left:
-                typer.echo(f"  - {command.shell}")
-        typer.echo(
-            "Deleted migration records are not lost data: the schemas they were deleted from "
-            "hold none of those tables, and migrate_schemas records them again when it creates "
-            "the tables. Fix the error above, then rerun repair-db to see the state."
-        )
+        _output(failed, verbose)
+        typer.echo("The repair stopped at the first failing command.")
+        _took_effect(outcome)
         raise typer.Exit(int(ExitCode.VERIFY_FAILED))
     if outcome.after is not None and outcome.after.needed:
         typer.echo("Phantom records remain after the repair:")
@@ -145,3 +141,28 @@ def _report(outcome: RepairRun) -> None:
             typer.echo("  " + line)
         raise typer.Exit(int(ExitCode.VERIFY_FAILED))
     typer.echo("Repaired: no phantom migration records remain.")
+
+
+def _took_effect(outcome: RepairRun) -> None:
+    done = outcome.took_effect()
+    typer.echo("What took effect:")
+    typer.echo("\n".join(f"  - {line}" for line in done) if done else "  - nothing")
+    left = outcome.not_run()
+    if left:
+        typer.echo(f"Not run ({len(left)} command(s)):")
+        for command in left:
+            typer.echo(f"  - {command.shell}")
+    typer.echo(
+        "Deleted migration records are not lost data: the schemas they were deleted from "
+        "hold none of those tables, and migrate_schemas records them again when it creates "
+        "the tables. Then rerun repair-db to see the state (after fixing the error above, if "
+        "one was shown)."
+    )
+
+
+def _output(run: RunResult, verbose: bool) -> None:
+    """The failing command's own output: in full with --verbose (it holds Django's traceback)."""
+    if verbose:
+        err(run.stdout[-3000:] + "\n" + run.stderr[-6000:])
+    else:
+        err(f"(the full output of `{run.command}` is shown with --verbose)")

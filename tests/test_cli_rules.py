@@ -29,6 +29,18 @@ def test_rules_table_lists_every_rule(sample_check: Check) -> None:
     assert f"{len(checks)} rules." in result.stdout
 
 
+def test_rules_show_both_levels_of_mixed_rules_and_opt_in() -> None:
+    rows = {
+        r["code"]: r for r in json.loads(runner.invoke(app, ["rules", "--format", "json"]).stdout)
+    }
+    assert rows["TF009"]["severity"] == "error/warning"
+    assert rows["TF001"]["severity"] == "error"
+    assert (rows["TF013"]["severity"], rows["TF013"]["selection"]) == ("warning", "opt-in")
+    assert {r["selection"] for c, r in rows.items() if c != "TF013"} == {"default"}
+    explained = runner.invoke(app, ["explain", "TF013"]).stdout
+    assert "selection: opt-in (runs only when --select names it: --select TF013)" in explained
+
+
 def test_rules_json(sample_check: Check) -> None:
     result = runner.invoke(app, ["rules", "--format", "json"])
     assert result.exit_code == 0

@@ -33,6 +33,8 @@ class Check:
     severity: Severity = "error"
     safety: Safety = "safe"
     default: bool = True  # in the default selection; False: opt-in through --select
+    # every level its findings can have, when more than ``severity`` (its highest)
+    also: tuple[Severity, ...] = ()
     func: CheckFunc | None = field(default=None, repr=False)
 
     @property
@@ -46,6 +48,11 @@ class Check:
     @property
     def doc(self) -> str:
         return (sys.modules[self.module].__doc__ or "").strip()
+
+    @property
+    def levels(self) -> str:
+        """``error``, or ``error/warning`` for a rule whose findings can be either."""
+        return "/".join(dict.fromkeys((self.severity, *self.also)))
 
     @property
     def summary(self) -> str:

@@ -43,7 +43,7 @@ from tenantfix.checks._app_list_fixes import app_key, label, settings_location
 from tenantfix.graph.model import AppList, AppListEntry, ProjectGraph, ProjectSettings
 from tenantfix.plan import Diagnostic, Fix, Severity
 
-check = Check(__name__)
+check = Check(__name__, also=("warning",))
 
 _TENANT_ROUTERS = frozenset(
     {"django_tenants.routers.TenantSyncRouter", "tenant_schemas.routers.TenantSyncRouter"}

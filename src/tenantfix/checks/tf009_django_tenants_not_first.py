@@ -35,7 +35,7 @@ from tenantfix.checks._app_list_fixes import in_origin, label, literal_target, s
 from tenantfix.graph.model import AppList, Location, ProjectGraph, ProjectSettings
 from tenantfix.plan import Diagnostic, Fix, Severity
 
-check = Check(__name__)
+check = Check(__name__, also=("warning",))
 
 
 def _app(settings: ProjectSettings) -> tuple[str, frozenset[str]]:

@@ -58,7 +58,7 @@ def _rows() -> list[dict[str, str]]:
         {
             "code": code,
             "slug": chk.slug,
-            "severity": chk.severity,
+            "severity": chk.levels,
             "selection": selection(chk),
             "fix": fix_kind(chk),
             "summary": rule_summary(chk.doc, chk.slug),
@@ -126,5 +126,5 @@ def explain(
         if chk.default
         else f"opt-in (runs only when --select names it: --select {chk.code})"
     )
-    typer.echo(f"level: {chk.severity}, automatic fix: {fix_kind(chk)}, selection: {picked}\n")
+    typer.echo(f"level: {chk.levels}, automatic fix: {fix_kind(chk)}, selection: {picked}\n")
     typer.echo(chk.doc or chk.summary)

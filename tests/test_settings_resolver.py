@@ -9,7 +9,7 @@ import pytest
 
 from tenantfix.discover import discover
 from tenantfix.errors import SettingsError
-from tenantfix.settings_resolver import resolve_settings
+from tenantfix.settings import resolve_configurations, resolve_settings
 
 LAYOUTS = Path(__file__).parent / "fixtures" / "layouts"
 
@@ -72,7 +72,11 @@ def test_lists_in_a_separate_module_imported_by_name():
 
 def test_appconfig_paths_and_append():
     s = resolve("appconfig_paths")
-    assert s.tenant_apps.values == ("apps.users.apps.UsersConfig", "shop", "django.contrib.sessions")
+    assert s.tenant_apps.values == (
+        "apps.users.apps.UsersConfig",
+        "shop",
+        "django.contrib.sessions",
+    )
     assert s.user_model == "accounts.User"
 
 
@@ -86,7 +90,7 @@ def write_project(tmp_path: Path, settings: str) -> Path:
     return tmp_path
 
 
-def test_unresolvable_list_names_file_line_and_name(tmp_path):
+def test_unresolvable_list_is_unknown_with_file_line_and_name(tmp_path):
     root = write_project(
         tmp_path,
         """
@@ -96,15 +100,19 @@ def test_unresolvable_list_names_file_line_and_name(tmp_path):
         TENANT_APPS = ["shop"]
         """,
     )
-    with pytest.raises(SettingsError) as info:
-        resolve_settings(discover(root))
-    message = info.value.message
-    assert "proj/settings.py:4" in message
-    assert "SHARED_APPS" in message
-    assert 'env.list("SHARED_APPS")' in message or "env.list('SHARED_APPS')" in message
+    resolution = resolve_configurations(discover(root))
+    # unset: django-environ raises ImproperlyConfigured (Django cannot start); set: unknown
+    assert len(resolution.configurations) == 1
+    assert resolution.dropped and "ImproperlyConfigured" in resolution.dropped[0]
+    settings = resolution.configurations[0].settings
+    assert settings.shared_apps is None
+    (unknown,) = settings.unknown
+    assert unknown.name == "SHARED_APPS"
+    assert str(unknown.location) == "proj/settings.py:4"
+    assert "SHARED_APPS" in unknown.reason
 
 
-def test_runtime_condition_is_reported_not_guessed(tmp_path):
+def test_runtime_condition_forks_configurations(tmp_path):
     root = write_project(
         tmp_path,
         """
@@ -115,10 +123,11 @@ def test_runtime_condition_is_reported_not_guessed(tmp_path):
             TENANT_APPS += ["users"]
         """,
     )
-    with pytest.raises(SettingsError) as info:
-        resolve_settings(discover(root))
-    assert "TENANT_APPS" in info.value.message
-    assert "proj/settings.py:5" in info.value.message
+    configs = resolve_configurations(discover(root)).configurations
+    assert sorted(c.settings.tenant_apps.values for c in configs) == [("shop",), ("shop", "users")]
+    with_users = next(c for c in configs if "users" in c.settings.tenant_apps.values)
+    assert "proj/settings.py:5" in with_users.describe()
+    assert all(not c.settings.unknown for c in configs)
 
 
 def test_constant_condition_is_followed(tmp_path):
@@ -202,11 +211,17 @@ def test_multi_type_installed_apps_loop_from_the_django_tenants_docs(tmp_path):
         """,
     )
     s = resolve_settings(discover(root))
-    assert s.installed_apps.values == ("django_tenants", "customers", "django.contrib.auth", "users", "shop")
+    assert s.installed_apps.values == (
+        "django_tenants",
+        "customers",
+        "django.contrib.auth",
+        "users",
+        "shop",
+    )
     assert s.installed_apps.derived
 
 
-def test_loop_over_a_runtime_value_is_reported(tmp_path):
+def test_loop_over_a_runtime_value_makes_the_list_unknown(tmp_path):
     root = write_project(
         tmp_path,
         """
@@ -217,8 +232,9 @@ def test_loop_over_a_runtime_value_is_reported(tmp_path):
             TENANT_APPS.append(name)
         """,
     )
-    with pytest.raises(SettingsError, match="for"):
-        resolve_settings(discover(root))
+    (config,) = resolve_configurations(discover(root)).configurations
+    assert config.settings.is_unknown("TENANT_APPS")
+    assert "for" in next(u.reason for u in config.settings.unknown if u.name == "TENANT_APPS")
 
 
 def test_assigned_at_points_at_the_statement_that_binds_the_list():

@@ -23,6 +23,7 @@ from tenantfix.errors import ExitCode, TenantfixError
 from tenantfix.graph.locate import checkout_venv
 from tenantfix.graph.model import ProjectGraph
 from tenantfix.plan import Diagnostic, Fix
+from tenantfix.settings import Resolution
 
 if TYPE_CHECKING:
     from tenantfix.makemigrations import Generation
@@ -56,12 +57,18 @@ class Options:
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """The result of ``check``: where the project is, its graph and the findings."""
+    """The result of ``check``: where the project is, its graph and the findings.
+
+    ``graph`` is the first configuration's view (for callers that need one: makemigrations'
+    scope); ``resolutions`` hold every configuration of every settings module checked.
+    """
 
     project: ProjectLocation
     graph: ProjectGraph
     diagnostics: tuple[Diagnostic, ...]
     suppressed: tuple[Diagnostic, ...] = ()
+    resolutions: tuple[Resolution, ...] = ()
+    notes: tuple[str, ...] = ()  # what tenantfix could not read, and the way out
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,22 +94,35 @@ class FixResult:
 
 
 def analyse(path: Path, options: Options) -> Analysis:
-    from tenantfix.checks import run_checks
     from tenantfix.graph.build import build_graph
-    from tenantfix.settings_resolver import resolve_settings
+    from tenantfix.multiconfig import judge, restrict, union_settings
+    from tenantfix.settings import resolve_configurations
     from tenantfix.suppress import split_suppressed
 
     project = discover(path, options.settings)
-    settings = resolve_settings(project)
+    resolutions = [resolve_configurations(project)]
     probed = None
     if options.probe:
         from tenantfix.graph.probe import probe
 
         probed = probe(project.root, project.settings_module, python=options.python)
-    graph = build_graph(project.root, settings, python=options.python, probe=probed)
-    found = run_checks(graph, options.select, options.ignore)
-    kept, suppressed = split_suppressed(found, project.root)
-    return Analysis(project, graph, tuple(kept), tuple(suppressed))
+    # Models and migrations are read once, for every app any configuration installs.
+    graph = build_graph(
+        project.root, union_settings(resolutions), python=options.python, probe=probed
+    )
+    verdicts = judge(graph, resolutions, options.select, options.ignore)
+    kept, suppressed = split_suppressed(list(verdicts.diagnostics), project.root)
+    notes = [note.text() for note in verdicts.notes]
+    for resolution in resolutions:
+        if resolution.collapsed:
+            notes.append(
+                f"{resolution.module}: more than 64 configurations; settings that differ between "
+                "them were treated as unknown"
+            )
+    primary = restrict(graph, resolutions[0].configurations[0].settings)
+    return Analysis(
+        project, primary, tuple(kept), tuple(suppressed), tuple(resolutions), tuple(notes)
+    )
 
 
 def selected_fixes(diagnostic: Diagnostic, options: Options) -> tuple[Fix, ...]:

@@ -24,6 +24,21 @@ from tenantfix.plan import Diagnostic, Safety, Severity
 
 CheckFunc = Callable[[ProjectGraph], Iterable[Diagnostic]]
 
+# The settings most rules read. In a configuration where one of them is only known at run time,
+# such a rule does not run (its verdict would rest on a guess); tenantfix says so in a note.
+APP_SETTINGS = frozenset(
+    {
+        "SHARED_APPS",
+        "TENANT_APPS",
+        "INSTALLED_APPS",
+        "TENANT_TYPES",
+        "HAS_MULTI_TYPE_TENANTS",
+        "AUTH_USER_MODEL",
+        "TENANT_MODEL",
+        "TENANT_DOMAIN_MODEL",
+    }
+)
+
 
 @dataclass(slots=True)
 class Check:
@@ -35,6 +50,7 @@ class Check:
     default: bool = True  # in the default selection; False: opt-in through --select
     # every level its findings can have, when more than ``severity`` (its highest)
     also: tuple[Severity, ...] = ()
+    reads: frozenset[str] = APP_SETTINGS  # settings whose unknown value keeps the rule silent
     func: CheckFunc | None = field(default=None, repr=False)
 
     @property

@@ -49,6 +49,7 @@ class AppList:
     ordered: bool = True  # False when built through a set(): Django sees an arbitrary order
     origin_name: str | None = None  # the variable assigned at ``origin`` (may differ from name)
     assigned_at: Location | None = None  # the statement that last bound the list's name
+    complete: bool = True  # False: some entries are only known at run time (see unknown)
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -64,6 +65,18 @@ class SettingValue:
 
     value: str
     location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownSetting:
+    """A setting tenantfix could not read statically, and what made it so (file:line, why)."""
+
+    name: str
+    reason: str
+    location: Location
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.name}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +97,11 @@ class ProjectSettings:
     database_routers: tuple[SettingValue, ...] | None = None
     database_engine: SettingValue | None = None
     legacy_tenant_schemas: bool = False  # django-tenant-schemas (``tenant_schemas``)
+    # Settings only known at run time in this configuration: never read as "not set".
+    unknown: tuple[UnknownSetting, ...] = ()
+
+    def is_unknown(self, name: str) -> bool:
+        return any(u.name == name for u in self.unknown)
 
     @property
     def user_model(self) -> str:

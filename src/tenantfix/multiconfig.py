@@ -1,0 +1,152 @@
+"""Run the rules in every configuration of the settings and merge their verdicts.
+
+A finding keeps its severity only when it holds in every configuration and every
+configuration could be judged (no setting the rule reads was unknown there). A finding that
+holds in some configurations is a warning naming them ("when `DEBUG` is true
+(proj/settings.py:38)"). A rule whose settings are unknown in a configuration does not run
+there: tenantfix says so in one note per unknown setting instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from tenantfix.graph.build import app_entries
+from tenantfix.graph.model import AppList, ProjectGraph, ProjectSettings, UnknownSetting
+from tenantfix.plan import Diagnostic
+from tenantfix.settings import Configuration, Resolution
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownNote:
+    """A setting tenantfix could not read in some configuration, and the rules it held back."""
+
+    setting: UnknownSetting
+    codes: tuple[str, ...]
+    module: str
+
+    def text(self) -> str:
+        rules = ", ".join(self.codes)
+        return (
+            f"{self.setting.location}: cannot read {self.setting.name} statically "
+            f"({self.setting.reason}); {rules} did not judge it there. "
+            "`tenantfix check --probe` (or `probe = true` under [tool.tenantfix]) asks the "
+            "project's interpreter for the real value."
+        )
+
+
+def union_settings(resolutions: Sequence[Resolution]) -> ProjectSettings:
+    """The first configuration's settings with INSTALLED_APPS widened to every app any
+    configuration installs: the graph is read once for all of them."""
+    first = resolutions[0].configurations[0].settings
+    seen: dict[str, object] = {}
+    for resolution in resolutions:
+        for configuration in resolution.configurations:
+            for entry in app_entries(configuration.settings):
+                seen.setdefault(entry.value, entry)
+    installed = AppList(
+        name="INSTALLED_APPS",
+        entries=tuple(seen.values()),  # type: ignore[arg-type]
+        origin=None,
+        derived=True,
+    )
+    return replace(first, installed_apps=installed)
+
+
+def restrict(graph: ProjectGraph, settings: ProjectSettings) -> ProjectGraph:
+    """The graph of one configuration: its settings and only the apps it installs."""
+    wanted = {e.value for e in app_entries(settings)}
+    apps = tuple(a for a in graph.apps if a.list_values() & wanted)
+    unresolved = tuple(e for e in graph.unresolved_apps if e.value in wanted)
+    if settings == graph.settings and len(apps) == len(graph.apps):
+        return graph
+    return ProjectGraph(
+        root=graph.root,
+        settings=settings,
+        apps=apps,
+        unresolved_apps=unresolved,
+        source=graph.source,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdicts:
+    diagnostics: tuple[Diagnostic, ...]
+    notes: tuple[UnknownNote, ...]
+
+
+def judge(
+    graph: ProjectGraph,
+    resolutions: Sequence[Resolution],
+    select: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> Verdicts:
+    """Every selected rule over every configuration of every settings module, merged."""
+    from tenantfix.checks import selected_checks
+
+    checks = selected_checks(tuple(select), tuple(ignore))
+    several_modules = len(resolutions) > 1
+    merged: list[Diagnostic] = []
+    notes: dict[tuple[str, str, str], UnknownNote] = {}
+    for resolution in resolutions:
+        configs = resolution.configurations
+        found: dict[tuple[str, str, str], tuple[Diagnostic, list[Configuration]]] = {}
+        held_back: dict[str, list[Configuration]] = {}
+        for configuration in configs:
+            view = restrict(graph, configuration.settings)
+            for check in checks:
+                blocked = [u for u in configuration.settings.unknown if u.name in check.reads]
+                if blocked:
+                    held_back.setdefault(check.code, []).append(configuration)
+                    for unknown in blocked:
+                        key = (resolution.module, unknown.name, str(unknown.location))
+                        previous = notes.get(key)
+                        codes = tuple(sorted({*(previous.codes if previous else ()), check.code}))
+                        notes[key] = UnknownNote(unknown, codes, resolution.module)
+                    continue
+                for diagnostic in check.run(view):
+                    ident = (diagnostic.code, str(diagnostic.location), diagnostic.message)
+                    if ident not in found:
+                        found[ident] = (diagnostic, [])
+                    found[ident][1].append(configuration)
+        for diagnostic, where in found.values():
+            merged.append(
+                _qualified(
+                    diagnostic,
+                    where,
+                    configs,
+                    held_back.get(diagnostic.code, []),
+                    resolution.module if several_modules else None,
+                )
+            )
+    unique = {(d.code, str(d.location), d.message): d for d in merged}
+    ordered = sorted(unique.values(), key=lambda d: (d.code, d.location))
+    return Verdicts(tuple(ordered), tuple(notes.values()))
+
+
+def _qualified(
+    diagnostic: Diagnostic,
+    where: list[Configuration],
+    configs: Sequence[Configuration],
+    held_back: list[Configuration],
+    module: str | None,
+) -> Diagnostic:
+    everywhere = len(where) == len(configs) and not held_back
+    suffix = f" (settings {module})" if module else ""
+    if everywhere:
+        return replace(diagnostic, message=diagnostic.message + suffix) if suffix else diagnostic
+    if len(where) == len(configs) - len(held_back) and where:
+        scope = "in every configuration tenantfix could read; in the others a setting it reads is only known at run time"
+    else:
+        described = [c.describe() for c in where]
+        scope = (
+            "only " + " or ".join(d for d in described if d)
+            if all(described)
+            else ("only in some configurations of the settings")
+        )
+    return replace(
+        diagnostic,
+        message=f"{diagnostic.message} ({scope}){suffix}",
+        severity="warning",
+    )

@@ -1,0 +1,212 @@
+"""Real settings idioms (tests/fixtures/settings_idioms/<idiom>/), each as a finds and a noop case.
+
+Per case: `check` never refuses (exit 0 or 1), reports exactly the expected errors and
+warnings, the resolver yields the expected number of configurations; `apply --no-commit`
+clears every fixable error and a second `apply` changes nothing. The differential test loads
+the same settings with Django itself under each listed environment and asserts that a
+configuration the resolver reported (with matching conditions) has exactly Django's values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tomllib
+from fixture_trees import FIXTURES, check_json, tree
+from typer.testing import CliRunner
+
+from tenantfix.cli import app
+from tenantfix.discover import discover
+from tenantfix.pipeline import Options, analyse
+from tenantfix.settings import Configuration, resolve_configurations
+
+IDIOMS = FIXTURES / "settings_idioms"
+NAMES = sorted(p.name for p in IDIOMS.iterdir() if (p / "case.toml").is_file())
+CASES = [pytest.param(n, v, id=f"{n}-{v}") for n in NAMES for v in ("finds", "noop")]
+
+
+def spec_of(name: str) -> dict:
+    return tomllib.loads((IDIOMS / name / "case.toml").read_text())
+
+
+def build(name: str, variant: str, dest: Path) -> Path:
+    shutil.copytree(IDIOMS / "_base", dest, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        IDIOMS / name, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("case.toml")
+    )
+    if variant == "noop":
+        spec = spec_of(name)
+        target = dest / spec.get("settings_file", "proj/settings.py")
+        text = target.read_text()
+        for old, new in (
+            (o.replace("\\n", "\n"), n.replace("\\n", "\n")) for o, n in spec["noop_replace"]
+        ):
+            assert old in text, (name, old)
+            text = text.replace(old, new)
+        target.write_text(text)
+    return dest
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES)
+def test_idiom(name, variant, tmp_path):
+    spec = spec_of(name)
+    project = build(name, variant, tmp_path / name)
+    exit_code, findings = check_json(project)
+    errors = sorted(f["code"] for f in findings if f["severity"] == "error")
+    warnings = sorted(f["code"] for f in findings if f["severity"] == "warning")
+    tolerated = set(spec.get("tolerate", []))
+    if variant == "finds":
+        assert [c for c in errors if c not in tolerated] == sorted(spec["errors"]), findings
+        for code in spec.get("warnings", []):
+            assert code in warnings, findings
+        for code in spec.get("absent", []):
+            assert code not in errors + warnings, findings
+    else:
+        assert [c for c in errors + warnings if c not in tolerated] == [], findings
+    for rule in spec.get("forbid_messages", []):
+        code, _, text = rule.partition(":")
+        assert not [f for f in findings if f["code"] == code and text in f["message"]], findings
+    assert exit_code == (1 if [c for c in errors if c not in tolerated] else exit_code)
+    resolution = resolve_configurations(discover(project))
+    if "configurations" in spec and variant == "finds":
+        assert len(resolution.configurations) == spec["configurations"], [
+            c.describe() for c in resolution.configurations
+        ]
+    if spec.get("notes"):
+        notes = analyse(project, Options()).notes
+        for word in spec["notes"]:
+            assert any(word in n for n in notes), notes
+
+    runner = CliRunner()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    first = runner.invoke(app, ["apply", "--no-commit", str(project)])
+    assert first.exit_code in (0, 1), first.output
+    fixed = {f["code"] for f in findings if f["fixable"] and f["severity"] == "error"}
+    _, remaining = check_json(project)
+    assert not fixed & {f["code"] for f in remaining if f["severity"] == "error"}, remaining
+    snapshot = tree(project)
+    again = runner.invoke(app, ["apply", "--no-commit", str(project)])
+    assert again.exit_code in (0, 1), again.output
+    assert tree(project) == snapshot
+
+
+_DUMP = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from django.conf import settings
+settings._setup()
+def get(name, default="<absent>"):
+    value = getattr(settings, name, default)
+    return list(value) if isinstance(value, (list, tuple)) else value
+out = {name: get(name) for name in (
+    "SHARED_APPS", "TENANT_APPS", "INSTALLED_APPS", "AUTH_USER_MODEL", "TENANT_MODEL",
+    "TENANT_DOMAIN_MODEL", "DATABASE_ROUTERS")}
+out["ENGINE"] = settings.DATABASES.get("default", {}).get("ENGINE", "<absent>")
+types = getattr(settings, "TENANT_TYPES", None)
+out["TENANT_TYPES"] = (
+    {k: list(v.get("APPS", [])) for k, v in types.items()}
+    if getattr(settings, "HAS_MULTI_TYPE_TENANTS", False) else "<absent>"
+)
+print("DUMP " + json.dumps(out))
+"""
+
+
+def django_values(project: Path, module: str, env: dict[str, str]) -> dict:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DB_"))}
+    clean.update(env, DJANGO_SETTINGS_MODULE=module, PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run(
+        [sys.executable, "-c", _DUMP, str(project)],
+        env=clean,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("DUMP "))
+    return json.loads(line[5:])
+
+
+def static_values(configuration: Configuration) -> dict:
+    """The resolver's values; None where it says 'unknown'."""
+    s = configuration.settings
+
+    def lst(name: str, value):
+        if s.is_unknown(name):
+            return None
+        return "<absent>" if value is None else list(value.values)
+
+    out = {
+        "SHARED_APPS": lst("SHARED_APPS", s.shared_apps),
+        "TENANT_APPS": lst("TENANT_APPS", s.tenant_apps),
+        "INSTALLED_APPS": lst("INSTALLED_APPS", s.installed_apps),
+    }
+    for name, value in (
+        ("AUTH_USER_MODEL", s.auth_user_model),
+        ("TENANT_MODEL", s.tenant_model),
+        ("TENANT_DOMAIN_MODEL", s.tenant_domain_model),
+    ):
+        out[name] = None if s.is_unknown(name) else (value.value if value else "<absent>")
+    if s.is_unknown("DATABASE_ROUTERS"):
+        out["DATABASE_ROUTERS"] = None
+    else:
+        routers = s.database_routers
+        out["DATABASE_ROUTERS"] = [r.value for r in routers] if routers is not None else "<absent>"
+    out["ENGINE"] = (
+        None
+        if s.is_unknown("DATABASES")
+        else (s.database_engine.value if s.database_engine else "<absent>")
+    )
+    out["TENANT_TYPES"] = (
+        None
+        if s.is_unknown("TENANT_TYPES")
+        else {k: list(v.values) for k, v in s.tenant_types}
+        if s.has_multi_type_tenants
+        else "<absent>"
+    )
+    return out
+
+
+def _compatible(configuration: Configuration, env: dict[str, str]) -> bool:
+    """Do the configuration's environment conditions agree with ``env``?"""
+    for alternative in configuration.conditions or ((),):
+        ok = True
+        for condition in alternative:
+            if condition.key.startswith("env:"):
+                var = condition.key[4:]
+                if (condition.choice == "set") != (var in env):
+                    ok = False
+            elif condition.key.startswith("module:"):
+                ok = ok and condition.choice == "absent"  # fixtures commit what they import
+        if ok:
+            return True
+    return False
+
+
+def _agrees(static: dict, real: dict) -> bool:
+    """Every value the resolver knows equals Django's (lists as multisets: set() loses order)."""
+
+    def norm(v):
+        return sorted(map(str, v)) if isinstance(v, list) else v
+
+    return all(value is None or norm(value) == norm(real[name]) for name, value in static.items())
+
+
+@pytest.mark.parametrize(("name", "variant"), CASES)
+def test_differential_against_django(name, variant, tmp_path):
+    spec = spec_of(name)
+    project = build(name, variant, tmp_path / name)
+    location = discover(project)
+    resolution = resolve_configurations(location)
+    for env in spec["envs"]:
+        real = django_values(project, location.settings_module, env)
+        candidates = [c for c in resolution.configurations if _compatible(c, env)]
+        assert candidates, (env, [c.conditions for c in resolution.configurations])
+        matching = [c for c in candidates if _agrees(static_values(c), real)]
+        assert matching, (env, real, [static_values(c) for c in candidates])

@@ -210,3 +210,14 @@ def test_differential_against_django(name, variant, tmp_path):
         assert candidates, (env, [c.conditions for c in resolution.configurations])
         matching = [c for c in candidates if _agrees(static_values(c), real)]
         assert matching, (env, real, [static_values(c) for c in candidates])
+
+
+def test_check_prints_one_note_per_unknown_setting_on_stderr(tmp_path):
+    project = build("django_environ", "finds", tmp_path / "p")
+    result = CliRunner().invoke(app, ["check", "--format", "json", str(project)])
+    assert result.exit_code == 0, result.output  # TF001 rests on an unknown: a warning only
+    json.loads(result.stdout)  # stdout stays pure JSON
+    notes = [ln for ln in result.stderr.splitlines() if ln.startswith("tenantfix: note:")]
+    assert len(notes) == 1, result.stderr
+    assert "proj/settings.py:14" in notes[0] and "TENANT_APPS and INSTALLED_APPS" in notes[0]
+    assert "--probe" in notes[0]

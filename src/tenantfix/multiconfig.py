@@ -25,15 +25,32 @@ class UnknownNote:
     setting: UnknownSetting
     codes: tuple[str, ...]
     module: str
+    names: tuple[str, ...] = ()  # every setting this one unknown value made unknown
 
     def text(self) -> str:
-        rules = ", ".join(self.codes)
+        names = " and ".join(self.names or (self.setting.name,))
         return (
-            f"{self.setting.location}: cannot read {self.setting.name} statically "
-            f"({self.setting.reason}); {rules} did not judge it there. "
+            f"{self.setting.location}: cannot read {names} statically "
+            f"({self.setting.reason}); the rules that read {'them' if len(self.names) > 1 else 'it'} "
+            f"({_ranges(self.codes)}) did not judge that configuration. "
             "`tenantfix check --probe` (or `probe = true` under [tool.tenantfix]) asks the "
             "project's interpreter for the real value."
         )
+
+
+def _ranges(codes: tuple[str, ...]) -> str:
+    """``TF001, TF002, TF003`` → ``TF001-TF003``: a note stays one readable line."""
+    numbers = sorted(int(c[2:]) for c in codes)
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(f"TF{start:03}" if start == prev else f"TF{start:03}-TF{prev:03}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)
 
 
 def union_settings(resolutions: Sequence[Resolution]) -> ProjectSettings:
@@ -100,10 +117,13 @@ def judge(
                 if blocked:
                     held_back.setdefault(check.code, []).append(configuration)
                     for unknown in blocked:
-                        key = (resolution.module, unknown.name, str(unknown.location))
+                        key = (resolution.module, unknown.reason, str(unknown.location))
                         previous = notes.get(key)
                         codes = tuple(sorted({*(previous.codes if previous else ()), check.code}))
-                        notes[key] = UnknownNote(unknown, codes, resolution.module)
+                        names = tuple(
+                            dict.fromkeys((*(previous.names if previous else ()), unknown.name))
+                        )
+                        notes[key] = UnknownNote(unknown, codes, resolution.module, names)
                     continue
                 for diagnostic in check.run(view):
                     ident = (diagnostic.code, str(diagnostic.location), diagnostic.message)

@@ -8,7 +8,7 @@ switching: requests fail with ``AttributeError: 'DatabaseWrapper' object has no 
 'set_schema'`` and ``migrate_schemas`` cannot set the search path. Legacy django-tenant-schemas
 projects are checked against ``tenant_schemas.routers.TenantSyncRouter`` and
 ``tenant_schemas.postgresql_backend``. An ENGINE read at run time (environment, dj-database-url)
-is not judged.
+is not judged, nor a DATABASE_ROUTERS tenantfix cannot read.
 Fix safety: safe: ``set_database_routers`` appends the router to a literal DATABASE_ROUTERS (or
 creates the setting after DATABASES); ``set_tenant_db_engine`` rewrites only Django's plain
 PostgreSQL ENGINE. PostGIS and custom backends are reported without a fix: they need
@@ -25,7 +25,8 @@ from tenantfix.checks._app_list_fixes import settings_location
 from tenantfix.graph.model import Location, ProjectGraph, ProjectSettings
 from tenantfix.plan import Diagnostic, Fix, Severity
 
-check = Check(__name__)
+# Judges DATABASE_ROUTERS and ENGINE itself: each part stays silent when its setting is unknown.
+check = Check(__name__, reads=frozenset({"HAS_MULTI_TYPE_TENANTS"}))
 
 PLAIN_POSTGRESQL = frozenset(
     {
@@ -51,6 +52,8 @@ def _router(graph: ProjectGraph) -> Iterator[Diagnostic]:
     settings = graph.settings
     router = f"{_package(settings)}.routers.TenantSyncRouter"
     routers = settings.database_routers
+    if settings.is_unknown("DATABASE_ROUTERS"):
+        return  # read at run time (or by code we do not follow): not "missing"
     if routers is not None and any(r.value == router for r in routers):
         return
     engine = settings.database_engine

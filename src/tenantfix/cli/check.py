@@ -87,6 +87,9 @@ def check(
             for note in notes:
                 if note:
                     err(note)
+        for note in analysis.notes:
+            # what could not be read statically: on stderr, so JSON/SARIF stay parseable
+            typer.echo(f"tenantfix: note: {note}", err=True)
         typer.echo(
             render(
                 analysis.diagnostics,

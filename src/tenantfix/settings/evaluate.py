@@ -883,6 +883,9 @@ class Evaluator:
         module: _Module,
         loc: Location,
     ) -> Value:
+        first_iter = force(world, self.eval(world, node.generators[0].iter, module))
+        if isinstance(first_iter, Unknown):
+            return first_iter  # the root cause, not "a comprehension is unknown"
         produced: list[Value] = []
         ok = self._generate(
             world,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tenantfix import interrupt
 from tenantfix.discover import find_manage_py
 from tenantfix.errors import ExitCode, TenantfixError
 from tenantfix.pipeline import FixResult, Options, converge_fixes
@@ -134,6 +135,7 @@ def run_apply(request: ApplyRequest) -> ApplyOutcome:
     with _source_tree(request) as source:
         project_dir, git_root, prefix = source.project_dir, source.git_root, source.prefix
         result = converge_fixes(project_dir, request.options)
+        interrupt.raise_if_received()  # a Ctrl-C something swallowed (libcst: TransformExit)
         _require_fixed(result)
         if not result.changes:
             return ApplyOutcome(result, "nothing", git_root=git_root, diff_prefix=prefix)
@@ -147,7 +149,7 @@ def run_apply(request: ApplyRequest) -> ApplyOutcome:
                     diff_prefix=prefix,
                     verification=verification,
                 )
-            write_all_or_nothing(project_dir, result)
+            _write_working_tree(project_dir, result)
             return ApplyOutcome(
                 result,
                 "working-tree",
@@ -172,15 +174,32 @@ def _commit_on_branch(request: ApplyRequest, result: FixResult, source: _Source)
     if existing is not None and not request.force_branch:
         raise TenantfixError(existing.refusal(request.branch), ExitCode.REFUSED)
     verification = _verify(source.project_dir, result, request) if request.verify else None
-    sha = vcs.commit_changes(
-        git_root,
-        base=base_sha,
-        branch=request.branch,
-        changes=changes,
-        message=with_trailer(result.commit_message(), fp),
-        author=_author(git_root),
-        force=request.force_branch,
-    )
+    interrupt.raise_if_received()
+    old_tip = existing.tip if existing is not None else None
+    try:
+        # Ctrl-C waits for the few git commands that make the commit and move the ref, so
+        # the branch is either untouched or complete, and the message can say which.
+        with interrupt.deferred():
+            sha = vcs.commit_changes(
+                git_root,
+                base=base_sha,
+                branch=request.branch,
+                changes=changes,
+                message=with_trailer(result.commit_message(), fp),
+                author=_author(git_root),
+                force=request.force_branch,
+            )
+    except BaseException:
+        if not interrupt.received():
+            raise
+        now = _branch_tip(git_root, request.branch)
+        if now is None or now == old_tip:
+            raise KeyboardInterrupt from None
+        verb = "rebuilt" if old_tip else "created"
+        raise interrupt.Interrupted(
+            f"branch {request.branch!r} was {verb} at {now[:12]} before it stopped; "
+            "your checkout is unchanged"
+        ) from None
     return ApplyOutcome(
         result,
         "branch",
@@ -191,6 +210,28 @@ def _commit_on_branch(request: ApplyRequest, result: FixResult, source: _Source)
         verification=verification,
         replaced=existing.tip if existing is not None else None,
     )
+
+
+def _branch_tip(git_root: Path, branch: str) -> str | None:
+    from tenantfix import vcs
+
+    repo = vcs.repo_at(git_root)
+    if not vcs.branch_exists(repo, branch):
+        return None
+    tip: str = repo.rev_parse(f"refs/heads/{branch}").hexsha
+    return tip
+
+
+def _write_working_tree(project_dir: Path, result: FixResult) -> None:
+    """``--no-commit``: all files or none, even when Ctrl-C arrives during the renames."""
+    try:
+        with interrupt.deferred():
+            write_all_or_nothing(project_dir, result)
+    except KeyboardInterrupt:
+        files = ", ".join(sorted(result.changes))
+        raise interrupt.Interrupted(
+            f"the fix was already written to {len(result.changes)} file(s): {files}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tenantfix import interrupt
 from tenantfix.errors import ExitCode, TenantfixError
 
 DRIVER = Path(__file__).parent / "drivers" / "makemigrations_driver.py"
@@ -135,6 +137,9 @@ def _run(
                 "interpreter of the project's virtualenv",
                 ExitCode.USAGE,
             ) from None
+        if proc.returncode == -signal.SIGINT or interrupt.received():
+            # Ctrl-C reached the driver too (this may be a worker thread): no fallback rerun
+            raise KeyboardInterrupt
         if proc.returncode != 0 or not out.exists():
             raise TenantfixError(
                 f"Django's makemigrations {' '.join(app_labels)} failed in {interpreter}:\n"

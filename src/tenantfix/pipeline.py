@@ -324,6 +324,14 @@ class scratch_copy:
 
     def __enter__(self) -> Path:
         self.tmp = tempfile.mkdtemp(prefix="tenantfix-scratch-")
+        try:
+            return self._fill()
+        except BaseException:  # Ctrl-C or a failure half-way through the copy: __exit__ won't run
+            self.__exit__()
+            raise
+
+    def _fill(self) -> Path:
+        assert self.tmp is not None
         target = Path(self.tmp) / self.root.name
         shutil.copytree(
             self.root, target, ignore=skip_when_copying, symlinks=True, copy_function=_link_or_copy

@@ -207,9 +207,10 @@ def temporary_worktree(repo_root: Path, ref: str) -> Iterator[Path]:
 
     repo = repo_at(repo_root)
     sha = repo.rev_parse(ref).hexsha
-    parent = Path(tempfile.mkdtemp(prefix="tenantfix-worktree-"))
-    path = parent / "tree"
+    parent: Path | None = None
     try:
+        parent = Path(tempfile.mkdtemp(prefix="tenantfix-worktree-"))
+        path = parent / "tree"
         try:
             repo.git.worktree("add", "--detach", "--quiet", str(path), sha)
         except git.GitCommandError as exc:
@@ -219,35 +220,19 @@ def temporary_worktree(repo_root: Path, ref: str) -> Iterator[Path]:
             ) from None
         yield path
     finally:
-        _remove_worktree(repo, path, parent)
+        if parent is not None:
+            _remove_worktree(repo, parent / "tree", parent)
 
 
 def _remove_worktree(repo: git.Repo, path: Path, parent: Path) -> None:
     import git
 
+    from tenantfix import interrupt
+
     # A second Ctrl-C while cleaning up must not leave half of it behind.
-    with _interrupts_deferred():
+    with interrupt.deferred():
         with contextlib.suppress(git.GitCommandError):
             repo.git.worktree("remove", "--force", str(path))
         shutil.rmtree(parent, ignore_errors=True)
         with contextlib.suppress(git.GitCommandError):
             repo.git.worktree("prune")
-
-
-@contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Run a cleanup to its end even if Ctrl-C arrives; re-raise the interrupt afterwards."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[object] = []
-    previous = signal.signal(signal.SIGINT, lambda *args: received.append(args))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt

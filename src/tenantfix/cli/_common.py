@@ -74,17 +74,30 @@ def err(message: str) -> None:
 
 @contextlib.contextmanager
 def handle_errors(settings_exit: ExitCode = ExitCode.USAGE) -> Iterator[None]:
-    """Turn expected failures into a message on stderr and their exit code."""
+    """Turn expected failures into a message on stderr and their exit code.
+
+    After a Ctrl-C, a failure it caused (libcst's TransformExit read as a refusal, a git child
+    killed by the same signal) is reported as the interrupt: exit 130.
+    """
+    from tenantfix import interrupt
+
     try:
-        yield
-    except SettingsError as exc:
-        err(f"tenantfix: error: {exc.message}")
-        raise typer.Exit(int(settings_exit)) from None
+        with interrupt.watch():
+            yield
+    except KeyboardInterrupt as exc:
+        err(interrupt.message(exc))
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
     except TenantfixError as exc:
+        if interrupt.received():
+            err(interrupt.message())
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         err(f"tenantfix: error: {exc.message}")
-        raise typer.Exit(int(exc.exit_code)) from None
-    except KeyboardInterrupt:
-        err("tenantfix: interrupted; nothing was written")
+        code = settings_exit if isinstance(exc, SettingsError) else exc.exit_code
+        raise typer.Exit(int(code)) from None
+    except Exception:
+        if not interrupt.received():
+            raise
+        err(interrupt.message())
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 

@@ -1,0 +1,198 @@
+"""Ctrl-C at any moment: exit 130, "interrupted; nothing was written", no traceback, nothing left.
+
+The real console script runs in its own process group on a real git repository, and the test
+sends SIGINT to the whole group, as a terminal does. To hit each moment reliably (no sleeps in
+the test, no timing), a slow fake pauses the process exactly there and drops a marker file; the
+test waits for the marker, then interrupts:
+
+- start-up: an import hook pauses the import of typer (the first heavy import);
+- the rewrite: libcst's ``Codemod.transform_module`` pauses, inside libcst's own ``try`` (where
+  libcst turns KeyboardInterrupt into TransformExit);
+- makemigrations: ``--python`` is a wrapper script that pauses before running the driver;
+- ``git worktree add``: a ``git`` wrapper on PATH adds the worktree, then pauses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support_git import git
+from support_snapshot import full_snapshot
+
+TENANTFIX = Path(sys.executable).parent / "tenantfix"
+
+SITECUSTOMIZE = """
+import importlib.abc
+import importlib.util
+import os
+import sys
+import time
+
+MODE = os.environ.get("TF_TEST_PAUSE", "")
+MARK = os.environ.get("TF_TEST_MARK", "")
+
+
+def pause():
+    if not MARK or os.path.exists(MARK):
+        return
+    with open(MARK, "w") as fh:
+        fh.write(str(os.getpid()))
+    time.sleep(300)
+
+
+class PauseFinder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if MODE == "startup" and name == "typer":
+            pause()
+        if MODE == "rewrite" and name == "libcst.codemod._codemod":
+            sys.meta_path.remove(self)
+            try:
+                spec = importlib.util.find_spec(name)
+            finally:
+                sys.meta_path.insert(0, self)
+            load = spec.loader.exec_module
+
+            def exec_module(module):
+                load(module)
+                original = module.Codemod.transform_module
+
+                def slow(self, tree):
+                    pause()
+                    return original(self, tree)
+
+                module.Codemod.transform_module = slow
+
+            spec.loader.exec_module = exec_module
+            return spec
+        return None
+
+
+sys.meta_path.insert(0, PauseFinder())
+"""
+
+SLOW_PYTHON = """#!/bin/sh
+case "$*" in
+  *makemigrations_driver*) echo $$ > "{mark}"; sleep 300 ;;
+esac
+exec "{python}" "$@"
+"""
+
+SLOW_GIT = """#!/bin/sh
+case " $* " in
+  *" {command} "*) "{git}" "$@"; echo $$ > "{mark}"; sleep 300; exit 1 ;;
+esac
+exec "{git}" "$@"
+"""
+
+
+def slow_git(work: Path, mark: Path, command: str, env: dict[str, str]) -> None:
+    """A `git` on PATH that runs ``command`` for real, then pauses (as if it were slow)."""
+    bindir = work / "bin"
+    bindir.mkdir()
+    real_git = shutil.which("git")
+    assert real_git
+    _executable(bindir / "git", SLOW_GIT.format(command=command, mark=mark, git=real_git))
+    env["PATH"] = f"{bindir}{os.pathsep}{env['PATH']}"
+
+
+def _executable(path: Path, text: str) -> Path:
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def interrupt_at(mark: Path, args: list[str], *, cwd: Path, env: dict[str, str]):
+    """Start the console script, wait for the marker, SIGINT the process group, collect."""
+    proc = subprocess.Popen(
+        [str(TENANTFIX), *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while not mark.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"finished before the moment was reached ({proc.returncode}):\n{out}{err}")
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail("the moment was never reached")
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+MOMENTS = ["startup", "rewrite", "makemigrations", "worktree-add"]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_ctrl_c_at_any_moment(moment, writeup_repo, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    mark = work / "reached"
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1", "TF_TEST_MARK": str(mark)}
+    args = ["apply", str(writeup_repo)]
+    if moment in ("startup", "rewrite"):
+        hooks = work / "hooks"
+        hooks.mkdir()
+        (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hooks), env.get("PYTHONPATH")]))
+        env["TF_TEST_PAUSE"] = moment
+    elif moment == "makemigrations":
+        wrapper = _executable(work / "python", SLOW_PYTHON.format(mark=mark, python=sys.executable))
+        args += ["--python", str(wrapper)]
+    else:
+        slow_git(work, mark, "worktree add", env)
+        settings = writeup_repo / "accreditation_portal" / "settings.py"
+        settings.write_text(settings.read_text() + "\n# a local, uncommitted tweak\n")
+        args.append("--allow-dirty")  # the branch is then built in a temporary worktree
+    before = full_snapshot(writeup_repo, tmpdir)
+
+    code, out, err = interrupt_at(mark, args, cwd=writeup_repo, env=env)
+
+    assert code == 130, out + err
+    assert "tenantfix: interrupted; nothing was written" in err, err
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err, err
+    assert "error:" not in err, err  # not reported as a refusal (libcst's TransformExit)
+    assert full_snapshot(writeup_repo, tmpdir) == before
+    assert git(writeup_repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_ctrl_c_while_the_branch_is_written_says_exactly_what_was(writeup_repo, tmp_path):
+    """The one write (update-ref) completed when Ctrl-C arrived: the message says so."""
+    work = tmp_path / "work"
+    work.mkdir()
+    mark = work / "reached"
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
+    slow_git(work, mark, "update-ref", env)
+    before = full_snapshot(writeup_repo, tmpdir)
+
+    code, out, err = interrupt_at(mark, ["apply", str(writeup_repo)], cwd=writeup_repo, env=env)
+
+    tip = git(writeup_repo, "rev-parse", "refs/heads/tenantfix/shared-user-app").strip()
+    assert code == 130, out + err
+    assert (
+        f"tenantfix: interrupted; branch 'tenantfix/shared-user-app' was created at {tip[:12]} "
+        "before it stopped; your checkout is unchanged"
+    ) in err, err
+    assert "nothing was written" not in err and "Traceback" not in err, err
+    after = full_snapshot(writeup_repo, tmpdir)
+    assert {k: v for k, v in after.items() if k != "refs"} == {
+        k: v for k, v in before.items() if k != "refs"
+    }

@@ -194,6 +194,29 @@ def test_verify_runs_the_fixed_project_on_postgresql(verify_target_venv, tmp_pat
     assert "Verification passed." in result.stdout
 
 
+def test_verify_names_an_unfillable_tenant_field_on_django22(tmp_path, pg_server):
+    """Django 2.2 has no models.JSONField: the tenant script must still reach its own message."""
+    target = TARGETS[0]
+    venv = project_venv(target.python, target.requirements)
+    project = init_repo(copy_project(FIXTURES / target.fixture, tmp_path / "portal"))
+    dry = tenantfix_cli("apply", ".", "--dry-run", "--python", str(venv.python), cwd=project)
+    (tmp_path / "fix.diff").write_text(dry.stdout)
+    git(project, "apply", str(tmp_path / "fix.diff"))  # migrate_schemas --shared passes now
+    models = project / "tenants" / "models.py"
+    models.write_text(
+        models.read_text().replace(
+            "    auto_create_schema = True",
+            '    logo = models.FileField(upload_to="logos/")\n\n    auto_create_schema = True',
+        )
+    )
+    result = tenantfix_cli(
+        "verify", ".", "--python", str(venv.python), "--database-url", pg_server.url, cwd=project
+    )
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "tenantfix cannot fill: tenants.Tenant: logo (FileField)" in result.stdout, result.stdout
+    assert "JSONField" not in result.stdout
+
+
 @pytest.mark.parametrize("python", ["3.10", "3.13"])
 def test_built_wheel_runs_on_supported_python(python, tmp_path):
     wheel = build_wheel()

@@ -162,14 +162,17 @@ def _install_autodetector(command: Any, makemigrations: Any, factory: Any) -> bo
 
 
 def _records(
-    changes: Any, include_header: bool, seen: List[Dict[str, str]]
+    changes: Any, include_header: Optional[bool], seen: List[Dict[str, str]]
 ) -> Iterator[Dict[str, str]]:
     from django.db.migrations.writer import MigrationWriter
 
     for app_label, migrations in changes.items():
         for migration in migrations:
             # include_header (--no-header) exists since Django 2.2; older writers take no flag
-            writer = MigrationWriter(migration, include_header)
+            if include_header is None:
+                writer = MigrationWriter(migration)
+            else:
+                writer = MigrationWriter(migration, include_header)
             init = os.path.join(os.path.dirname(writer.path), "__init__.py")
             if not os.path.exists(init) and all(r["path"] != init for r in seen):
                 # makemigrations creates the package with an empty __init__.py
@@ -210,7 +213,7 @@ def main(spec_path: str) -> None:
     class Command(makemigrations.Command):  # type: ignore[misc]
         def write_migration_files(self, changes: Any, *args: Any, **kwargs: Any) -> None:
             # Django 4.2 added update_previous_migration_paths; earlier ones pass only changes
-            collected.extend(_records(changes, getattr(self, "include_header", True), collected))
+            collected.extend(_records(changes, getattr(self, "include_header", None), collected))
 
     # tenantfix never touches a database: skip the check of the applied history.
     MigrationLoader.check_consistent_history = lambda self, connection: None

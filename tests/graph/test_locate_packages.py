@@ -217,3 +217,30 @@ def test_apply_recheck_copy_links_the_venv_the_analysis_read(tmp_path):
         assert [Path(p).resolve() for p in found.sys_path] == [site.resolve()]
     assert (repo / ".venv" / "pyvenv.cfg").is_file()  # cleaning up the copy kept the original
     assert not marker.exists()
+
+
+def test_unresolved_entries_make_apps_unknown_not_absent(tmp_path):
+    _write(tmp_path, {"users/__init__.py": "", "users/models.py": ""})
+    shared = AppList(
+        "SHARED_APPS",
+        (
+            AppListEntry("django.contrib.admin", Location("s.py", 2)),
+            AppListEntry("mystery_app", Location("s.py", 3)),
+        ),
+        Location("s.py", 1),
+    )
+    installed = _settings(["django.contrib.admin", "mystery_app", "users"]).installed_apps
+    settings = ProjectSettings(
+        module="proj.settings",
+        path="proj/settings.py",
+        files=(),
+        shared_apps=shared,
+        installed_apps=installed,
+    )
+    graph = build_graph(tmp_path, settings, environ={})
+    assert [e.value for e in graph.unresolved_in(graph.settings.public_apps())] == ["mystery_app"]
+    assert graph.unresolved_in(None) == ()
+    # a label nobody has could be mystery_app's; a located one is known
+    assert graph.may_be_unresolved("mystery") and not graph.may_be_unresolved("users")
+    everything_found = build_graph(tmp_path, _settings(["users"]), environ={})
+    assert not everything_found.may_be_unresolved("mystery")

@@ -227,15 +227,20 @@ def _other_djangos() -> list[Path]:
         if item:
             found.append(Path(item))
     tmp = Path(tempfile.gettempdir())
+    # tests/test_django_versions.py caches its venvs in tenantfix-ci-venvs
     for base in tmp.iterdir() if tmp.is_dir() else ():
-        if "dj" not in base.name.lower() or not base.is_dir():
+        name = base.name.lower()
+        if not ("dj" in name or name == "tenantfix-ci-venvs") or not base.is_dir():
             continue
         for pattern in ("lib/python*/site-packages", "*/lib/python*/site-packages"):
             found.extend(base.glob(pattern))
     here = Path(__import__("django").__file__).parent.parent.resolve()
-    return sorted(
-        {p.resolve() for p in found if _django_version(p) and p.resolve() != here},
-    )
+    by_version: dict[tuple[int, ...], Path] = {}
+    for site in sorted({p.resolve() for p in found} - {here}):
+        version = _django_version(site)
+        if version:
+            by_version.setdefault(version[:3], site)
+    return [by_version[v] for v in sorted(by_version)]
 
 
 OTHERS = _other_djangos()

@@ -458,8 +458,7 @@ def test_auth_added_to_tenant_apps_warns_that_tenants_stop_reading_public_users(
     assert "TF012 auth: phantom in 2 of 2 tenant schema(s) (acme, globex)" in plan.stdout
     assert (
         "NOTE until the repair, queries in the tenant schemas read public's auth tables through "
-        "search_path (auth_group (0 rows), auth_permission ("
-        in plan.stdout
+        "search_path (auth_group (0 rows), auth_permission (" in plan.stdout
     )
     assert "auth_user (1 row)" in plan.stdout
 
@@ -470,3 +469,38 @@ def test_auth_added_to_tenant_apps_warns_that_tenants_stop_reading_public_users(
     assert "auth_user" in tables(db, "acme")
     assert sum(after[("public", "auth_user")].values()) == 1
     assert sum(after[("acme", "auth_user")].values()) == 0
+
+
+def test_a_failure_inside_the_per_schema_batch_stops_there(shop_repo, pg_database):
+    """The zero --fake commands of one app run in one process; a schema that fails stops the
+    run there, with the schemas before it done and every later command not run."""
+    from tenantfix.repair import execute, plan_repair
+
+    db = pg_database
+    notes_in(shop_repo, "neither")
+    tenants_with_data(shop_repo, db)
+    restore_settings(shop_repo)
+    plan = plan_repair(shop_repo, db.url)
+    assert [c.args[1] for c in plan.commands] == ["--schema=acme", "--schema=globex", "--tenant"]
+    with psycopg.connect(db.url) as conn:  # the schema goes away between plan and execute
+        conn.execute("ALTER SCHEMA globex RENAME TO globex_old")
+    seen = []
+    run = execute(plan, progress=lambda done, total, c: seen.append((done, total, c.schema)))
+    assert seen == [(0, 3, "acme"), (1, 3, "globex")]
+    assert [r.ok for r in run.runs] == [True, False]
+    assert run.failed is not None and "--schema=globex" in run.failed.command
+    assert run.failed.error and "globex" in run.failed.error
+    assert run.took_effect() == [
+        "acme: notes's migration records deleted (no table or row touched)"
+    ]
+    assert [c.shell for c in run.not_run()] == ["python manage.py migrate_schemas --tenant"]
+    assert not run.ok
+    assert ("notes", "0001_initial") not in records(db, "acme")
+    assert ("notes", "0001_initial") in records(db, "globex_old")
+    lines = run.lines()
+    assert lines[0].startswith(
+        "ok      1 of 2 commands of: python manage.py migrate_schemas --schema=<schema> notes zero --fake"
+    )
+    assert lines[1].startswith(
+        "FAILED  python manage.py migrate_schemas --schema=globex notes zero --fake"
+    )

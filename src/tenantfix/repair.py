@@ -812,6 +812,34 @@ class RepairRun:
                 out.append(f"{' '.join(command.args)} ran{applied}")
         return out
 
+    def lines(self, *, verbose: bool = False) -> list[str]:
+        """One line per command that ran; a step over many schemas as one line unless
+        ``verbose`` (its failing command, if any, on a line of its own)."""
+        out: list[str] = []
+        start = 0
+        for step in self.plan.steps:
+            results = self.runs[start : start + len(step.commands)]
+            start += len(step.commands)
+            if not results:
+                break
+            failed = [r for r in results if not r.ok]
+            if verbose or len(step.commands) == 1:
+                shown = list(results)
+            else:
+                passed = len(results) - len(failed)
+                took = sum(r.seconds for r in results if r.ok)
+                out.append(
+                    f"{'ok':<8}{step.title} ({took:.1f} s)"
+                    if passed == len(step.commands)
+                    else f"{'ok':<8}{passed} of {len(step.commands)} commands of: {step.title} "
+                    f"({took:.1f} s)"
+                )
+                shown = failed
+            for run in shown:
+                mark = "ok" if run.ok else "FAILED"
+                out.append(f"{mark:<8}{run.command} ({run.seconds:.1f} s)")
+        return out
+
     def not_run(self) -> list[PlannedCommand]:
         skip = len(self.runs) + (1 if self.interrupted is not None else 0)
         return list(self.plan.commands[skip:])
@@ -835,8 +863,20 @@ def execute(
         raise TenantfixError(
             "the repair was refused (see above); nothing was run", ExitCode.REFUSED
         )
+    from tenantfix.batchrun import run_batch
+
     runs: list[RunResult] = []
-    commands = plan.commands
+    total = len(plan.commands)
+    started: list[PlannedCommand] = []  # the command running when Ctrl-C came
+
+    def starting(command: PlannedCommand) -> None:
+        started.append(command)  # every command before it succeeded: the run stops at a failure
+        if progress:
+            progress(len(started) - 1, total, command)
+
+    def starting_nth(batch: tuple[PlannedCommand, ...]) -> Callable[[int], None]:
+        return lambda i: starting(batch[i])
+
     with DjangoRunner(
         plan.project.root,
         plan.project.settings_module,
@@ -844,16 +884,31 @@ def execute(
         python=python,
         all_aliases=all_aliases,
     ) as runner:
-        for i, command in enumerate(commands):
-            if progress:
-                progress(i, len(commands), command)
-            try:
-                result = runner.manage(*command.args)
-            except KeyboardInterrupt:
-                return RepairRun(plan, tuple(runs), None, interrupted=command)
-            runs.append(result)
-            if not result.ok:
-                return RepairRun(plan, tuple(runs), None)
+        try:
+            for step in plan.steps:
+                if len(step.commands) == 1:
+                    starting(step.commands[0])
+                    result = runner.manage(*step.commands[0].args)
+                    runs.append(result)
+                    if not result.ok:
+                        return RepairRun(plan, tuple(runs), None)
+                    continue
+                # one app over many schemas: one process, not one Django start-up per schema
+                batch = step.commands
+                results = run_batch(
+                    runner, [c.args for c in batch], before_each=starting_nth(batch)
+                )
+                runs += results
+                if not all(r.ok for r in results):
+                    return RepairRun(plan, tuple(runs), None)
+                if len(results) != len(batch):
+                    raise TenantfixError(
+                        f"the batch of {len(batch)} commands stopped after {len(results)} "
+                        "without an error; rerun repair-db to see the state",
+                        ExitCode.VERIFY_FAILED,
+                    )
+        except KeyboardInterrupt:
+            return RepairRun(plan, tuple(runs), None, interrupted=started[-1] if started else None)
     after = plan_repair(
         plan.project.root,
         plan.database.url,
@@ -877,18 +932,19 @@ class CloneProof:
     def ok(self) -> bool:
         return self.mismatch is None and self.run is not None and self.run.ok and not self.lost
 
-    def lines(self) -> list[str]:
+    def lines(self, *, verbose: bool = False) -> list[str]:
         out = [f"Proof on {self.description}:"]
         if self.mismatch:
             out.append(f"  FAILED  {self.mismatch}")
         if self.run is not None:
-            for run in self.run.runs:
-                mark = "ok" if run.ok else "FAILED"
-                out.append(f"  {mark:<8}{run.command} ({run.seconds:.1f} s)")
-                if not run.ok:
-                    where = f" at {run.failed_migration}" if run.failed_migration else ""
-                    schema = f" (schema {run.schema})" if run.schema else ""
-                    out.append(f"          error{where}{schema}: {run.error}")
+            out += [f"  {line}" for line in self.run.lines(verbose=verbose)]
+            failed = self.run.failed
+            if failed is not None:
+                where = f" at {failed.failed_migration}" if failed.failed_migration else ""
+                schema = f" (schema {failed.schema})" if failed.schema else ""
+                out.append(f"          error{where}{schema}: {failed.error}")
+            if self.run.interrupted is not None:
+                out.append(f"  INTERRUPTED during {self.run.interrupted.shell}")
             if self.run.failed is None and self.run.after is not None and self.run.after.needed:
                 out.append("  FAILED  phantom records remain on the clone after the plan ran")
         out += [f"  LOST    {line}" for line in self.lost]

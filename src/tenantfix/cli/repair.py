@@ -91,8 +91,11 @@ def repair_db(
                 proof = prove_on_clone(
                     plan, python=project_interpreter, progress=progress, say=progress.note
                 )
-            for line in proof.lines():
+            for line in proof.lines(verbose=verbose):
                 typer.echo(line)
+            if proof.run is not None and proof.run.interrupted is not None:
+                err(f"Interrupted on the clone; {plan.database.safe_url} was not touched.")
+                raise typer.Exit(int(ExitCode.INTERRUPTED))
             if not proof.ok:
                 if proof.run is not None and proof.run.failed is not None:
                     _output(proof.run.failed, verbose)
@@ -117,9 +120,8 @@ def repair_db(
 def _report(outcome: RepairRun, verbose: bool) -> None:
     from tenantfix.errors import ExitCode
 
-    for run in outcome.runs:
-        mark = "ok" if run.ok else "FAILED"
-        typer.echo(f"{mark:<8}{run.command} ({run.seconds:.1f} s)")
+    for line in outcome.lines(verbose=verbose):
+        typer.echo(line)
     if outcome.interrupted is not None:
         typer.echo(
             f"INTERRUPTED during {outcome.interrupted.shell}: it may have partly taken effect."

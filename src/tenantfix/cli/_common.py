@@ -40,7 +40,9 @@ PythonOpt = Annotated[
 SelectOpt = Annotated[
     list[str] | None,
     typer.Option(
-        "--select", help="Only these rule codes or prefixes (repeatable: --select TF001)."
+        "--select",
+        help="Only these rule codes or prefixes (repeatable: --select TF001), instead of the "
+        "default selection; opt-in rules run only when selected (--select TF013, or TF for all).",
     ),
 ]
 IgnoreOpt = Annotated[

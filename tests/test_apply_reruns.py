@@ -114,3 +114,30 @@ def test_a_different_fix_for_the_same_findings_is_not_up_to_date(writeup_repo):
     refused = rerun_changes_nothing(writeup_repo)
     assert refused.exit_code == 3, refused.output
     assert "tenantfix's own branch" in " ".join(refused.output.split())
+
+
+def test_up_to_date_exits_like_check_when_only_warnings_remain(tmp_path):
+    """A fix branch that is up to date, with a warning no fix can make (TF011): exit 0.
+
+    The layout of a real project (auth in both lists, the tenant app TENANT-only by mistake).
+    """
+    from support_git import FIXTURES, copy_project, init_repo
+
+    case = FIXTURES / "tf002_tenant_model_app_not_shared__tenant_app_tenant_only" / "before"
+    project = copy_project(case, tmp_path / "proj")
+    settings = project / "proj" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            'TENANT_APPS = [\n    "customers",\n',
+            'TENANT_APPS = [\n    "customers",\n    "django.contrib.auth",\n',
+        )
+    )
+    repo = init_repo(project)
+    first = run("apply", str(repo))
+    assert first.exit_code == 0, first.output
+    assert "TF011" in first.output and "TF002" in first.output
+    again = rerun_changes_nothing(repo)
+    assert "up to date" in again.output and "TF011" in again.output
+    assert again.exit_code == 0, again.output
+    strict = rerun_changes_nothing(repo, "--fail-level", "warning")
+    assert "up to date" in strict.output and strict.exit_code == 1, strict.output

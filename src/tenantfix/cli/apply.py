@@ -293,7 +293,7 @@ def apply(
             f"up to date: branch {outcome.branch} already holds this fix "
             f"({(outcome.commit or '')[:12]}); nothing was written."
         )
-        if result.unfixed:
+        if unfixed_fails:
             raise typer.Exit(int(ExitCode.FINDINGS))
         return
     if outcome.mode == "dry-run":

@@ -141,3 +141,21 @@ def test_up_to_date_exits_like_check_when_only_warnings_remain(tmp_path):
     assert again.exit_code == 0, again.output
     strict = rerun_changes_nothing(repo, "--fail-level", "warning")
     assert "up to date" in strict.output and strict.exit_code == 1, strict.output
+
+
+def test_reruns_write_no_object_into_the_repository(writeup_repo):
+    """Up to date and stale verdicts are read-only: not even a loose object is added to .git."""
+
+    def objects():
+        return sorted(p for p in (writeup_repo / ".git" / "objects").rglob("*") if p.is_file())
+
+    assert run("apply", str(writeup_repo)).exit_code == 0
+    known = objects()
+    assert "up to date" in run("apply", str(writeup_repo)).output
+    assert objects() == known
+    (writeup_repo / "NOTES.md").write_text("upstream work\n")
+    git(writeup_repo, "add", "NOTES.md")
+    git(writeup_repo, "commit", "-qm", "upstream work")
+    known = objects()
+    assert run("apply", str(writeup_repo)).exit_code == 3
+    assert objects() == known

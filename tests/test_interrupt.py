@@ -196,3 +196,34 @@ def test_ctrl_c_while_the_branch_is_written_says_exactly_what_was(writeup_repo, 
     assert {k: v for k, v in after.items() if k != "refs"} == {
         k: v for k, v in before.items() if k != "refs"
     }
+
+
+def test_ctrl_c_during_the_push_says_where_the_local_branch_is(writeup_repo, tmp_path):
+    """`apply --push`: interrupted while git pushes; the local branch was written, and said so."""
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "--quiet", "--bare", str(writeup_repo), str(bare)], check=True)
+    git(writeup_repo, "remote", "add", "origin", str(bare))
+    work = tmp_path / "work"
+    work.mkdir()
+    mark = work / "reached"
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
+    slow_git(work, mark, "push", env)
+    before = full_snapshot(writeup_repo, tmpdir)
+
+    code, out, err = interrupt_at(
+        mark, ["apply", "--push", "--base", "main", str(writeup_repo)], cwd=writeup_repo, env=env
+    )
+
+    tip = git(writeup_repo, "rev-parse", "refs/heads/tenantfix/shared-user-app").strip()
+    assert code == 130, out + err
+    assert (
+        f"tenantfix: interrupted; the local branch 'tenantfix/shared-user-app' was moved to "
+        f"{tip[:12]}; whether the push to {bare} completed is unknown"
+    ) in " ".join(err.split()), err
+    assert "Traceback" not in err, err
+    after = full_snapshot(writeup_repo, tmpdir)
+    assert {k: v for k, v in after.items() if k != "refs"} == {
+        k: v for k, v in before.items() if k != "refs"
+    }

@@ -290,7 +290,7 @@ def _existing_branch(
         and tip_info[0].fingerprint == fp
         # the fingerprint names the findings and the base; the tree shows the fix itself
         # is the same too (options such as --keep-in-tenant-apps change it)
-        and vcs.tree_of(git_root, tip) == vcs.build_tree(git_root, base_sha, changes)
+        and vcs.holds_exactly(git_root, base_sha, tip, changes)
     )
     return _ExistingBranch(tip, up_to_date, tip_is_bot and not foreign, foreign)
 

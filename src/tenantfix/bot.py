@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from tenantfix import __version__
+from tenantfix import __version__, interrupt
 from tenantfix.errors import ExitCode, TenantfixError
 from tenantfix.forge import (
     Forge,
@@ -354,30 +354,36 @@ def publish(
                         ExitCode.VERIFY_FAILED,
                     )
             _check_local_branch(git, branch, base_sha, remote_tip, force)
-            commit_sha = vcs.commit_changes(
-                repo_root,
-                base=base_sha,
-                branch=branch,
-                changes=changes,
-                message=with_trailer(result.commit_message(), fp),
-                author=author,
-                committer=BOT,
-                force=True,
-            )
-            lease = f"refs/heads/{branch}:{remote_tip or ''}"
+            interrupt.raise_if_received()
+            local_before = _local_tip(git, branch)
             try:
-                git.run(
-                    "push",
-                    "--quiet",
-                    "--no-verify",
-                    f"--force-with-lease={lease}",
-                    remote,
-                    f"{commit_sha}:refs/heads/{branch}",
+                commit_sha = vcs.commit_changes(
+                    repo_root,
+                    base=base_sha,
+                    branch=branch,
+                    changes=changes,
+                    message=with_trailer(result.commit_message(), fp),
+                    author=author,
+                    committer=BOT,
+                    force=True,
                 )
-            except _GitFailed as exc:
-                raise _remote_error(
-                    git, f"push of {branch!r} to {shown_remote} was rejected: {exc}.", branch
-                ) from None
+                lease = f"refs/heads/{branch}:{remote_tip or ''}"
+                try:
+                    git.run(
+                        "push",
+                        "--quiet",
+                        "--no-verify",
+                        f"--force-with-lease={lease}",
+                        remote,
+                        f"{commit_sha}:refs/heads/{branch}",
+                    )
+                except _GitFailed as exc:
+                    raise _remote_error(
+                        git, f"push of {branch!r} to {shown_remote} was rejected: {exc}.", branch
+                    ) from None
+            except BaseException:
+                _say_what_an_interrupt_left(git, branch, local_before, shown_remote)
+                raise
             pushed = True
             verb = "rebuilt on" if remote_tip else "pushed on top of"
             say(f"Branch {branch!r} {verb} {base}@{base_sha[:12]} ({commit_sha[:12]}).")
@@ -409,6 +415,8 @@ def publish(
         prefix=project_prefix,
         verification=verification,
     )
+    if interrupt.received():
+        raise interrupt.Interrupted(_pushed_note(branch, commit_sha, pushed))
     try:
         action, pr = _sync_pull_request(
             forge,
@@ -424,6 +432,10 @@ def publish(
         )
     except ForgeError as exc:
         raise _remote_error(git, exc.message, branch) from None
+    except BaseException:
+        if interrupt.received():
+            raise interrupt.Interrupted(_pushed_note(branch, commit_sha, pushed)) from None
+        raise
     if action == "declined":
         say(
             f"{pr.url} with this exact fix was closed without merging; not reopening it. "
@@ -436,6 +448,33 @@ def publish(
     return PublishResult(
         action, branch, base, base_sha, fp, commit_sha, pushed, pr, tuple(messages)
     )
+
+
+def _say_what_an_interrupt_left(
+    git: _Git, branch: str, local_before: str | None, shown_remote: str
+) -> None:
+    """After Ctrl-C between committing and pushing: say where the local branch now is."""
+    if not interrupt.received():
+        return
+    now = _local_tip(git, branch)
+    if now is None or now == local_before:
+        return  # nothing was written; the plain interrupt message is true
+    raise interrupt.Interrupted(
+        f"the local branch {branch!r} was moved to {now[:12]}; whether the push to "
+        f"{shown_remote} completed is unknown: rerun to finish (it is a no-op if it did)"
+    )
+
+
+def _pushed_note(branch: str, sha: str, pushed: bool) -> str:
+    if pushed:
+        return (
+            f"branch {branch!r} was pushed ({sha[:12]}), but the pull request was not opened "
+            "or updated: rerun to finish"
+        )
+    return NOTHING_PUSHED
+
+
+NOTHING_PUSHED = "nothing was pushed and the pull request was not touched"
 
 
 def _remote_head(git: _Git, remote: str) -> str:

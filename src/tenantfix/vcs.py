@@ -166,10 +166,7 @@ def commit_changes(
 
 
 def build_tree(repo_root: Path, base: str, changes: Mapping[str, bytes | None]) -> str:
-    """The tree id of ``base`` with ``changes`` applied (objects written, no ref moved).
-
-    Also how a rerun tells whether an existing branch holds exactly the fix it would make.
-    """
+    """The tree id of ``base`` with ``changes`` applied (objects written, no ref moved)."""
     import git
     from gitdb import IStream
 
@@ -191,9 +188,40 @@ def build_tree(repo_root: Path, base: str, changes: Mapping[str, bytes | None]) 
     return tree
 
 
-def tree_of(repo_root: Path, rev: str) -> str:
-    out: str = repo_at(repo_root).git.rev_parse(f"{rev}^{{tree}}")
-    return out.strip()
+def holds_exactly(
+    repo_root: Path, base: str, rev: str, changes: Mapping[str, bytes | None]
+) -> bool:
+    """Whether ``rev`` differs from ``base`` by exactly ``changes`` (same paths, same bytes).
+
+    Reads only: the blob ids are computed here rather than written into the object store, so
+    a rerun that finds the branch up to date (or stale) leaves ``.git`` as it was.
+    """
+    out: str = repo_at(repo_root).git.diff_tree("-r", "--no-renames", "-z", base, rev)
+    fields = out.split("\0")
+    differs: dict[str, str | None] = {}
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        if not meta.startswith(":"):
+            continue
+        _, _, _, new, status = meta[1:].split(" ")
+        differs[path] = None if status == "D" else new
+    if set(differs) != set(changes):
+        return False
+    for path, data in changes.items():
+        blob = differs[path]
+        if data is None or blob is None:
+            if (data is None) != (blob is None):  # deleted on one side only
+                return False
+        elif blob != _blob_id(data, len(blob)):
+            return False
+    return True
+
+
+def _blob_id(data: bytes, length: int) -> str:
+    """git's object id of a blob (SHA-1, or SHA-256 in a repository that uses it)."""
+    import hashlib
+
+    algorithm = hashlib.sha256 if length == 64 else hashlib.sha1
+    return algorithm(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 @contextlib.contextmanager

@@ -84,6 +84,7 @@ def restrict(graph: ProjectGraph, settings: ProjectSettings) -> ProjectGraph:
         apps=apps,
         unresolved_apps=unresolved,
         source=graph.source,
+        packages=graph.packages,
     )
 
 

@@ -244,3 +244,26 @@ def test_unresolved_entries_make_apps_unknown_not_absent(tmp_path):
     assert graph.may_be_unresolved("mystery") and not graph.may_be_unresolved("users")
     everything_found = build_graph(tmp_path, _settings(["users"]), environ={})
     assert not everything_found.may_be_unresolved("mystery")
+
+
+def test_system_site_packages_and_a_symlinked_venv(tmp_path):
+    marker = tmp_path / "EXECUTED"
+    base = tmp_path / "base-python"
+    base_site = base / "lib" / PY / "site-packages"
+    _write(base_site, {"systemapp/__init__.py": "", "systemapp/models.py": ""})
+    elsewhere = tmp_path / "envs" / "proj"
+    _venv(elsewhere, marker)
+    cfg = elsewhere / "pyvenv.cfg"
+    cfg.write_text(
+        cfg.read_text()
+        .replace("home = /nonexistent/bin", f"home = {base / 'bin'}")
+        .replace("include-system-site-packages = false", "include-system-site-packages = true")
+    )
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / ".venv").symlink_to(elsewhere, target_is_directory=True)
+    found = find_packages(project, None, {})
+    assert (found.used.source, found.used.path) == ("venv", ".venv")
+    assert found.sys_path[-1] == str(base_site)
+    graph = build_graph(project, _settings(["systemapp"]), environ={})
+    assert [a.name for a in graph.apps] == ["systemapp"] and not marker.exists()

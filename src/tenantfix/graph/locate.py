@@ -421,10 +421,13 @@ def _add(paths: list[str], path: str) -> None:
 
 
 def _display(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+    # as found (a .venv symlinked elsewhere is still ".venv"), else where it really is
+    for candidate in (path, path.resolve()):
+        try:
+            return candidate.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
 
 
 def _same_dir(a: Path, b: Path) -> bool:

@@ -221,3 +221,33 @@ def test_check_prints_one_note_per_unknown_setting_on_stderr(tmp_path):
     assert len(notes) == 1, result.stderr
     assert "proj/settings.py:14" in notes[0] and "TENANT_APPS and INSTALLED_APPS" in notes[0]
     assert "--probe" in notes[0]
+
+
+def test_forks_on_settings_no_rule_reads_do_not_blur_the_app_lists(tmp_path):
+    """A real project (Kx24/SaasMvp) forks on a dozen env flags for ALLOWED_HOSTS and friends:
+    the app lists stay known and TF001 stays an error."""
+    project = build("if_debug", "finds", tmp_path / "p")
+    settings = project / "proj" / "settings.py"
+    extra = ["ALLOWED_HOSTS = []"] + [
+        f'if os.environ.get("FLAG_{i}"):\n    ALLOWED_HOSTS.append("h{i}.example.com")'
+        for i in range(12)
+    ]
+    settings.write_text(settings.read_text() + "\n".join(extra) + "\n")
+    resolution = resolve_configurations(discover(project))
+    assert not resolution.collapsed
+    assert all(not c.settings.unknown for c in resolution.configurations)
+    exit_code, findings = check_json(project)
+    assert exit_code == 1
+    assert [f["code"] for f in findings if f["severity"] == "error"] == ["TF001"]
+
+
+def test_a_project_without_django_tenants_is_not_judged(tmp_path):
+    project = build("if_debug", "finds", tmp_path / "p")
+    (project / "proj" / "settings.py").write_text(
+        'SECRET_KEY = "x"\nINSTALLED_APPS = ["django.contrib.auth", "django.contrib.admin", '
+        '"django.contrib.contenttypes", "accounts"]\nAUTH_USER_MODEL = "accounts.User"\n'
+    )
+    result = CliRunner().invoke(app, ["check", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "does not use django-tenants" in result.stderr
+    assert "TF008" not in result.stdout

@@ -92,6 +92,25 @@ def restrict(graph: ProjectGraph, settings: ProjectSettings) -> ProjectGraph:
 class Verdicts:
     diagnostics: tuple[Diagnostic, ...]
     notes: tuple[UnknownNote, ...]
+    not_tenant: tuple[str, ...] = ()  # settings modules that do not use django-tenants at all
+
+
+_TENANT_PACKAGES = ("django_tenants", "tenant_schemas")
+_TENANT_LISTS = ("SHARED_APPS", "TENANT_APPS", "TENANT_TYPES", "HAS_MULTI_TYPE_TENANTS")
+
+
+def uses_tenants(settings: ProjectSettings) -> bool:
+    """Does this configuration use django-tenants (or django-tenant-schemas) at all?
+
+    A project with neither app list nor the package installed is not ours to judge: every
+    app would otherwise be "in neither list".
+    """
+    if settings.shared_apps or settings.tenant_apps or settings.has_multi_type_tenants:
+        return True
+    if any(settings.is_unknown(name) for name in _TENANT_LISTS):
+        return True
+    values = {e.value for e in app_entries(settings)}
+    return any(v == p or v.startswith(p + ".") for v in values for p in _TENANT_PACKAGES)
 
 
 def judge(
@@ -107,8 +126,12 @@ def judge(
     several_modules = len(resolutions) > 1
     merged: list[Diagnostic] = []
     notes: dict[tuple[str, str, str], UnknownNote] = {}
+    not_tenant: list[str] = []
     for resolution in resolutions:
-        configs = resolution.configurations
+        configs = tuple(c for c in resolution.configurations if uses_tenants(c.settings))
+        if not configs:
+            not_tenant.append(resolution.module)
+            continue
         found: dict[tuple[str, str, str], tuple[Diagnostic, list[Configuration]]] = {}
         held_back: dict[str, list[Configuration]] = {}
         for configuration in configs:
@@ -143,7 +166,7 @@ def judge(
             )
     unique = {(d.code, str(d.location), d.message): d for d in merged}
     ordered = sorted(unique.values(), key=lambda d: (d.code, d.location))
-    return Verdicts(tuple(ordered), tuple(notes.values()))
+    return Verdicts(tuple(ordered), tuple(notes.values()), tuple(not_tenant))
 
 
 def _qualified(

@@ -113,6 +113,11 @@ def analyse(path: Path, options: Options) -> Analysis:
     verdicts = judge(graph, resolutions, options.select, options.ignore)
     kept, suppressed = split_suppressed(list(verdicts.diagnostics), project.root)
     notes = [note.text() for note in verdicts.notes]
+    notes += [
+        f"{module} does not use django-tenants (no SHARED_APPS, TENANT_APPS or TENANT_TYPES, and "
+        "neither django_tenants nor tenant_schemas installed): nothing to check there"
+        for module in verdicts.not_tenant
+    ]
     for resolution in resolutions:
         if resolution.collapsed:
             notes.append(

@@ -51,6 +51,24 @@ from tenantfix.settings.values import (
 WILDCARD = "*"  # namespace key: names a star import of an unreadable module may define
 RAISED = "\0raised"  # namespace key holding the exception a configuration is propagating
 _MAX_LOOP = 1000
+_SOFT_BOUND = 16  # past this many live configurations, merge those the rules cannot tell apart
+# What the rules read (tenantfix.settings.extract), plus the markers of raised/unknown imports.
+_RELEVANT = frozenset(
+    {
+        "SHARED_APPS",
+        "TENANT_APPS",
+        "INSTALLED_APPS",
+        "HAS_MULTI_TYPE_TENANTS",
+        "TENANT_TYPES",
+        "DATABASES",
+        "DATABASE_ROUTERS",
+        "AUTH_USER_MODEL",
+        "TENANT_MODEL",
+        "TENANT_DOMAIN_MODEL",
+        "\0raised",
+        "*",
+    }
+)
 _MAX_CALL_DEPTH = 20
 
 _KNOWN_LIBRARIES = ("os", "environ", "decouple", "dj_database_url", "sys", "pathlib")
@@ -166,10 +184,28 @@ class Evaluator:
             key = (tuple(sorted(world.assumptions.items())), _ns_key(world.namespace))
             unique.setdefault(key, world)
         merged = list(unique.values())
-        if len(merged) <= MAX_CONFIGURATIONS:
+        if len(merged) <= _SOFT_BOUND:
             return merged
+        # Most forks only change settings no rule reads (ALLOWED_HOSTS under `if DEBUG`):
+        # merge configurations that agree on what the rules read. A merged name becomes
+        # unknown, so a later decision on it forks again: precision lost, never soundness.
+        groups: dict[tuple[object, ...], list[World]] = {}
+        for world in merged:
+            relevant = {k: v for k, v in world.namespace.items() if k in _RELEVANT}
+            groups.setdefault(_ns_key(relevant), []).append(world)
+        regrouped = [
+            ws[0] if len(ws) == 1 else _collapse(ws, "configurations") for ws in groups.values()
+        ]
+        if len(regrouped) <= MAX_CONFIGURATIONS:
+            return regrouped
         self.collapsed = True
-        return [_collapse(merged)]
+        by_raised: dict[bool, list[World]] = {}
+        for world in regrouped:
+            by_raised.setdefault(RAISED in world.namespace, []).append(world)
+        return [
+            _collapse(ws, f"more than {MAX_CONFIGURATIONS} configurations")
+            for ws in by_raised.values()
+        ]
 
     def exec_stmt(self, world: World, stmt: ast.stmt, module: _Module) -> list[World]:
         world = world.copy()
@@ -1141,7 +1177,7 @@ def _ns_key(namespace: dict[str, Value]) -> tuple[object, ...]:
     return tuple(out)
 
 
-def _collapse(worlds: list[World]) -> World:
+def _collapse(worlds: list[World], between: str) -> World:
     """One configuration standing for many: names equal in all keep their value, others are
     unknown; only assumptions shared by all remain."""
     first = worlds[0]
@@ -1158,11 +1194,7 @@ def _collapse(worlds: list[World]) -> World:
         else:
             where = next(v for v in values if v is not None)
             location = getattr(where, "location", Location("?", 1))
-            namespace[name] = Unknown(
-                f"{name} differs between more than {MAX_CONFIGURATIONS} configurations", location
-            )
-    if any(RAISED in w.namespace for w in worlds):
-        namespace.pop(RAISED, None)
+            namespace[name] = Unknown(f"{name} differs between {between} of the settings", location)
     return World(shared, namespace)
 
 

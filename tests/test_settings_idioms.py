@@ -251,3 +251,35 @@ def test_a_project_without_django_tenants_is_not_judged(tmp_path):
     assert result.exit_code == 0, result.output
     assert "does not use django-tenants" in result.stderr
     assert "TF008" not in result.stdout
+
+
+def test_wsgi_settings_module_is_checked_too_and_named(tmp_path):
+    """cookiecutter-django layout: manage.py runs settings.local, wsgi.py settings.production."""
+    project = build("try_name_error", "noop", tmp_path / "p")
+    package = project / "proj" / "settings"
+    package.mkdir()
+    (project / "proj" / "settings.py").rename(package / "base.py")
+    (package / "__init__.py").write_text("")
+    (package / "local.py").write_text("from .base import *  # noqa: F403\n")
+    (package / "production.py").write_text(
+        "from .base import *  # noqa: F403\n"
+        'SHARED_APPS = tuple(a for a in SHARED_APPS if a != "accounts")  # noqa: F405\n'
+    )
+    manage = project / "manage.py"
+    manage.write_text(manage.read_text().replace('"proj.settings"', '"proj.settings.local"'))
+    (project / "proj" / "wsgi.py").write_text(
+        "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings.production")\n'
+        "application = get_wsgi_application()\n"
+    )
+    exit_code, findings = check_json(project)
+    assert exit_code == 1
+    (tf001,) = [f for f in findings if f["code"] == "TF001"]
+    assert tf001["severity"] == "error"
+    assert "(settings proj.settings.production)" in tf001["message"]
+    # with --settings the user picks one module: only that one is checked
+    result = CliRunner().invoke(
+        app, ["check", "--format", "json", "--settings", "proj.settings.local", str(project)]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["findings"] == []

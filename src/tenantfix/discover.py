@@ -149,3 +149,25 @@ def discover(path: Path, settings: str | None = None) -> ProjectLocation:
     return ProjectLocation(
         root=root, manage_py=manage_py, settings_module=module, settings_path=settings_path
     )
+
+
+def deployment_settings_modules(project: ProjectLocation) -> list[str]:
+    """Settings modules a deployment may use besides manage.py's: the defaults of the project's
+    ``wsgi.py`` and ``asgi.py`` (cookiecutter-django: manage.py ``config.settings.local``,
+    wsgi.py ``config.settings.production``), when they exist under the root and differ."""
+    top = project.settings_module.partition(".")[0]
+    found: list[str] = []
+    for directory in (project.root / top, project.root):
+        for name in ("wsgi.py", "asgi.py"):
+            entry = directory / name
+            if not entry.is_file():
+                continue
+            module = settings_module_from_manage_py(entry)
+            if (
+                module
+                and module != project.settings_module
+                and module not in found
+                and module_file(project.root, module) is not None
+            ):
+                found.append(module)
+    return found

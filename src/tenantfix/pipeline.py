@@ -14,7 +14,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -101,6 +101,15 @@ def analyse(path: Path, options: Options) -> Analysis:
 
     project = discover(path, options.settings)
     resolutions = [resolve_configurations(project)]
+    if options.settings is None:
+        # Check every settings module a deployment can start with, not only manage.py's.
+        from tenantfix.discover import deployment_settings_modules, module_file
+
+        for module in deployment_settings_modules(project):
+            settings_path = module_file(project.root, module)
+            assert settings_path is not None
+            other = replace(project, settings_module=module, settings_path=settings_path)
+            resolutions.append(resolve_configurations(other))
     probed = None
     if options.probe:
         from tenantfix.graph.probe import probe

@@ -283,3 +283,22 @@ def test_wsgi_settings_module_is_checked_too_and_named(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["findings"] == []
+
+
+def test_probe_decides_what_static_reading_could_not(tmp_path, monkeypatch):
+    """`--probe` reads this environment's variables and Django's loaded values: the unknown
+    TENANT_APPS is decided and TF001 becomes the error it is here."""
+    project = build("django_environ", "finds", tmp_path / "p")
+    monkeypatch.setenv("TENANT_APPS", "django.contrib.contenttypes,accounts")
+    monkeypatch.delenv("DEBUG", raising=False)
+    static = CliRunner().invoke(app, ["check", "--format", "json", str(project)])
+    assert static.exit_code == 0 and "cannot read TENANT_APPS" in static.stderr
+    probed = CliRunner().invoke(app, ["check", "--probe", "--format", "json", str(project)])
+    assert probed.exit_code == 1, probed.output
+    assert "cannot read" not in probed.stderr
+    findings = json.loads(probed.stdout)["findings"]
+    assert [(f["code"], f["severity"]) for f in findings] == [("TF001", "error")]
+    # an environment in which the user app is not listed at all: TF001 cannot hold there
+    monkeypatch.setenv("TENANT_APPS", "django.contrib.contenttypes")
+    other = CliRunner().invoke(app, ["check", "--probe", "--format", "json", str(project)])
+    assert [f["severity"] for f in json.loads(other.stdout)["findings"]] == ["warning"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from tenantfix.graph.build import app_entries
 from tenantfix.graph.model import AppList, ProjectGraph, ProjectSettings, UnknownSetting
@@ -194,3 +195,96 @@ def _qualified(
         message=f"{diagnostic.message} ({scope}){suffix}",
         severity="warning",
     )
+
+
+def decide_with_probe(
+    resolution: Resolution, here: Resolution, probed: dict[str, object] | None
+) -> Resolution:
+    """``--probe``: decide what static reading left unknown.
+
+    ``here`` is the settings evaluated with this environment's variables (the environment the
+    probe ran in); what is still unknown there is filled with the values Django loaded.
+    Configurations without unknowns stay as they are (other deployments); those with
+    unknowns give way to this environment's configurations, the only ones the probe saw.
+    """
+    decided: list[Configuration] = [c for c in resolution.configurations if not c.settings.unknown]
+    for configuration in here.configurations:
+        settings = configuration.settings
+        changes: dict[str, Any] = {}
+        still: list[UnknownSetting] = []
+        for unknown in settings.unknown:
+            value = _probed_value(unknown, probed) if probed is not None else _UNDECIDED
+            if value is _UNDECIDED:
+                still.append(unknown)
+            else:
+                changes.update(value)  # type: ignore[call-overload]
+        fixed = replace(settings, unknown=tuple(still), **changes)
+        if all(c.settings != fixed for c in decided):
+            decided.append(replace(configuration, settings=fixed))
+    return replace(resolution, configurations=tuple(decided))
+
+
+_UNDECIDED = object()
+_LIST_FIELDS = {
+    "SHARED_APPS": "shared_apps",
+    "TENANT_APPS": "tenant_apps",
+    "INSTALLED_APPS": "installed_apps",
+}
+_SCALAR_FIELDS = {
+    "AUTH_USER_MODEL": "auth_user_model",
+    "TENANT_MODEL": "tenant_model",
+    "TENANT_DOMAIN_MODEL": "tenant_domain_model",
+}
+
+
+def _probed_value(unknown: UnknownSetting, probed: dict[str, object]) -> object:
+    from tenantfix.graph.model import AppListEntry, SettingValue
+
+    name, where = unknown.name, unknown.location
+
+    def app_list(values: object, list_name: str) -> AppList | None:
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            return None
+        entries = tuple(AppListEntry(v, where) for v in values)
+        return AppList(name=list_name, entries=entries, origin=None, derived=True)
+
+    if name in _LIST_FIELDS:
+        if name not in probed:
+            return {_LIST_FIELDS[name]: None}
+        found = app_list(probed[name], name)
+        return _UNDECIDED if found is None else {_LIST_FIELDS[name]: found}
+    if name in _SCALAR_FIELDS:
+        value = probed.get(name)
+        if name not in probed:
+            return {_SCALAR_FIELDS[name]: None}
+        return (
+            {_SCALAR_FIELDS[name]: SettingValue(value, where)}
+            if isinstance(value, str)
+            else _UNDECIDED
+        )
+    if name == "DATABASE_ROUTERS":
+        routers = probed.get(name)
+        if name not in probed:
+            return {"database_routers": None}
+        if isinstance(routers, list) and all(isinstance(r, str) for r in routers):
+            return {"database_routers": tuple(SettingValue(r, where) for r in routers)}
+        return _UNDECIDED
+    if name == "DATABASES":
+        engine = probed.get("ENGINE")
+        return {"database_engine": SettingValue(engine, where) if isinstance(engine, str) else None}
+    if name in {"TENANT_TYPES", "HAS_MULTI_TYPE_TENANTS"}:
+        multi = probed.get("HAS_MULTI_TYPE_TENANTS") is True
+        types = probed.get("TENANT_TYPES")
+        if not multi:
+            return {"has_multi_type_tenants": False, "tenant_types": ()}
+        if not isinstance(types, dict):
+            return _UNDECIDED
+        lists = []
+        for type_name, spec in types.items():
+            apps = spec.get("APPS") if isinstance(spec, dict) else None
+            found = app_list(apps, "TENANT_TYPES")
+            if found is None:
+                return _UNDECIDED
+            lists.append((type_name, replace(found, key_path=(type_name, "APPS"))))
+        return {"has_multi_type_tenants": True, "tenant_types": tuple(lists)}
+    return _UNDECIDED

@@ -115,6 +115,13 @@ def analyse(path: Path, options: Options) -> Analysis:
         from tenantfix.graph.probe import probe
 
         probed = probe(project.root, project.settings_module, python=options.python)
+        from tenantfix.multiconfig import decide_with_probe
+
+        # This environment's variables decide what they can without running anything; what
+        # is still unknown is filled from the values Django loaded (when it could load them).
+        here = resolve_configurations(project, os.environ)
+        loaded = probed.settings if probed is not None else None
+        resolutions[0] = decide_with_probe(resolutions[0], here, loaded)
     # Models and migrations are read once, for every app any configuration installs.
     graph = build_graph(
         project.root, union_settings(resolutions), python=options.python, probe=probed

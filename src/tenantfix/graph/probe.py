@@ -20,6 +20,23 @@ _SCRIPT = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import django
+from django.conf import settings as S
+
+def _plain(v):
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    return v if v is None or isinstance(v, (str, bool, int)) else repr(v)
+
+# The values the rules read, as Django loaded them (decides what static reading could not).
+values = {}
+for name in ("SHARED_APPS", "TENANT_APPS", "INSTALLED_APPS", "AUTH_USER_MODEL", "TENANT_MODEL",
+             "TENANT_DOMAIN_MODEL", "DATABASE_ROUTERS", "HAS_MULTI_TYPE_TENANTS", "TENANT_TYPES"):
+    if hasattr(S, name):
+        values[name] = _plain(getattr(S, name))
+values["ENGINE"] = _plain(S.DATABASES.get("default", {}).get("ENGINE"))
+print("TENANTFIX-SETTINGS " + json.dumps(values))
 django.setup()
 from django.apps import apps
 from django.db.migrations.loader import MigrationLoader
@@ -65,6 +82,8 @@ class ProbeResult:
     apps: tuple[ProbedApp, ...]
     plan: tuple[tuple[str, str], ...] | None
     error: str | None
+    # settings as Django loaded them (JSON values); absent names are not keys
+    settings: dict[str, object] | None = None
 
 
 def probe(
@@ -100,4 +119,8 @@ def probe(
         for a in data["apps"]
     )
     plan = tuple((k[0], k[1]) for k in data["plan"]) if data["plan"] is not None else None
-    return ProbeResult(apps=apps, plan=plan, error=data["error"])
+    values = next(
+        (ln for ln in proc.stdout.splitlines() if ln.startswith("TENANTFIX-SETTINGS ")), None
+    )
+    settings = json.loads(values.partition(" ")[2]) if values else None
+    return ProbeResult(apps=apps, plan=plan, error=data["error"], settings=settings)

@@ -8,6 +8,7 @@ callers that need one (repair-db, the makemigrations scope).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tenantfix.discover import ProjectLocation
@@ -57,9 +58,16 @@ class Resolution:
     dropped: tuple[str, ...] = ()  # configurations in which the settings raise (cannot start)
 
 
-def resolve_configurations(project: ProjectLocation) -> Resolution:
-    """Evaluate ``project``'s settings module over every configuration it can produce."""
-    evaluator = Evaluator(project)
+def resolve_configurations(
+    project: ProjectLocation, environ: Mapping[str, str] | None = None
+) -> Resolution:
+    """Evaluate ``project``'s settings module over every configuration it can produce.
+
+    With ``environ`` the environment is known (``--probe``: the one the project's interpreter
+    runs in): variables are read, not forked on, which leaves the configurations of this
+    environment only.
+    """
+    evaluator = Evaluator(project, environ)
     worlds = evaluator.run_module(project.settings_module, project.settings_path, {})
     path = project.rel(project.settings_path)
     files = tuple(evaluator.files)

@@ -8,19 +8,27 @@ of configurations down to the facts the app settings really depend on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from tenantfix.graph.model import Location
 from tenantfix.settings.configurations import Condition, ForkNeeded, SettingsRaise, World
-from tenantfix.settings.values import Choice, Mapping_, Seq, Unknown, Value
+from tenantfix.settings.values import Choice, Mapping_, Seq, Str, Unknown, Value
 
 Outcome = Value | SettingsRaise
 
 
 def env_choice(
-    var: str, unset: Outcome, location: Location, *, source: str = "environment variable"
+    var: str,
+    unset: Outcome,
+    location: Location,
+    *,
+    source: str = "environment variable",
+    read: Callable[[str], Value] | None = None,
+    when_set: Value | None = None,
 ) -> Choice:
-    """An environment read: ``unset`` when the variable is absent, unknown when it is set."""
+    """An environment read: ``unset`` when the variable is absent, unknown when it is set
+    (or ``when_set``); ``read`` turns a real value into what the settings get."""
     key = f"env:{var}"
     return Choice(
         key,
@@ -28,17 +36,28 @@ def env_choice(
             (Condition(key, "unset", f"{source} `{var}` is unset"), unset),
             (
                 Condition(key, "set", f"{source} `{var}` is set"),
-                Unknown(f"`{var}` comes from the environment", location),
+                when_set
+                if when_set is not None
+                else Unknown(f"`{var}` comes from the environment", location),
             ),
         ),
         location,
+        read or (lambda text: Str(text, location)),
     )
 
 
 def force(world: World, value: Value) -> Value:
     """The value in ``world``'s configuration; forks (ForkNeeded) if the choice is not made."""
     while isinstance(value, Choice):
-        chosen = world.choice(value.key)
+        if world.environ is not None and value.key.startswith("env:"):
+            var = value.key[4:]
+            if var in world.environ:
+                known = value.read(world.environ[var]) if value.read else None
+                value = known if known is not None else value.alternatives[1][1]  # type: ignore[assignment]
+                continue
+            chosen: str | None = "unset"
+        else:
+            chosen = world.choice(value.key)
         if chosen is None:
             raise ForkNeeded(tuple(cond for cond, _ in value.alternatives))
         outcome = next(o for cond, o in value.alternatives if cond.choice == chosen)

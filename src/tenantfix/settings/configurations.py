@@ -8,6 +8,7 @@ the situations they hold in ("when `DEBUG` is true (proj/settings.py:38)").
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tenantfix.graph.model import Location
@@ -84,9 +85,11 @@ class World:
 
     assumptions: dict[str, Condition] = field(default_factory=dict)
     namespace: dict[str, Value] = field(default_factory=dict)
+    # A real environment to read instead of forking on each variable (``--probe``).
+    environ: Mapping[str, str] | None = None
 
     def copy(self) -> World:
-        return World(dict(self.assumptions), dict(self.namespace))
+        return World(dict(self.assumptions), dict(self.namespace), self.environ)
 
     def assuming(self, condition: Condition) -> World:
         world = self.copy()

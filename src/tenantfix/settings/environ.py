@@ -108,7 +108,13 @@ def call_env_reader(
     else:
         unset = _cast(default, cast, location)
     source = "environment variable" if reader.kind == "django-environ" else "setting (decouple)"
-    return env_choice(var, unset, location, source=source)
+    return env_choice(
+        var,
+        unset,
+        location,
+        source=source,
+        read=lambda text: _cast(Str(text, location), cast, location),
+    )
 
 
 def _env_db(var: str, args: Args, kwargs: Kwargs, location: Location) -> Value:
@@ -122,10 +128,13 @@ def _env_db(var: str, args: Args, kwargs: Kwargs, location: Location) -> Value:
         )
     else:
         unset = _url_to_databases(default, kwargs, location)
-    set_value = _url_to_databases(None, kwargs, location)
-    choice = env_choice(var, unset, location)
-    (unset_cond, unset_value), (set_cond, _) = choice.alternatives
-    return type(choice)(choice.key, ((unset_cond, unset_value), (set_cond, set_value)), location)
+    return env_choice(
+        var,
+        unset,
+        location,
+        when_set=_url_to_databases(None, kwargs, location),
+        read=lambda text: _url_to_databases(Str(text, location), kwargs, location),
+    )
 
 
 def _database_url(dotted: str, args: Args, kwargs: Kwargs, location: Location) -> Value:
@@ -140,10 +149,13 @@ def _database_url(dotted: str, args: Args, kwargs: Kwargs, location: Location) -
         if default is not None
         else Mapping_((), location)  # dj-database-url returns {} without a URL
     )
-    choice = env_choice(var, unset, location)
-    (unset_cond, unset_value), (set_cond, _) = choice.alternatives
-    set_value = _url_to_databases(None, kwargs, location)
-    return type(choice)(choice.key, ((unset_cond, unset_value), (set_cond, set_value)), location)
+    return env_choice(
+        var,
+        unset,
+        location,
+        when_set=_url_to_databases(None, kwargs, location),
+        read=lambda text: _url_to_databases(Str(text, location), kwargs, location),
+    )
 
 
 def _url_to_databases(url: Value | None, kwargs: Kwargs, location: Location) -> Value:

@@ -13,7 +13,7 @@ computed it becomes an :class:`Unknown` naming the file, line and expression.
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -93,6 +93,7 @@ class Evaluator:
     in which the settings raise (Django could not start there)."""
 
     project: ProjectLocation
+    environ: Mapping[str, str] | None = None  # a real environment: no forks on variables
     files: list[str] = field(default_factory=list)
     dropped: list[tuple[tuple[Condition, ...], SettingsRaise]] = field(default_factory=list)
     collapsed: bool = False
@@ -144,7 +145,9 @@ class Evaluator:
         tree = self.parse(path)
         self._stack.append(name)
         try:
-            worlds = self.exec_body([World(dict(assumptions), {})], tree.body, _Module(name, path))
+            worlds = self.exec_body(
+                [World(dict(assumptions), {}, self.environ)], tree.body, _Module(name, path)
+            )
         finally:
             self._stack.pop()
         return worlds
@@ -284,7 +287,7 @@ class Evaluator:
         results: list[World] = []
         assert target is not None  # a file was found for it
         for imported in self.run_module(target, path, world.assumptions):
-            merged = World(dict(imported.assumptions), dict(ns))
+            merged = World(dict(imported.assumptions), dict(ns), world.environ)
             if RAISED in imported.namespace:  # the import statement raises what the module raised
                 merged.namespace[RAISED] = imported.namespace[RAISED]
                 results.append(merged)
@@ -880,6 +883,7 @@ class Evaluator:
             {**func.globals, **world.namespace}
             if func.module == self._current_module(world)
             else dict(func.globals),
+            world.environ,
         )
         for i, name in enumerate(names):
             if i < len(args):
@@ -972,7 +976,7 @@ class Evaluator:
         if items is None:
             return False
         for item in items:
-            inner = World(world.assumptions, dict(world.namespace))
+            inner = World(world.assumptions, dict(world.namespace), world.environ)
             self.assign(inner, gen.target, item, self.loc(module.path, gen.target), module)
             if all(self.decide(inner, cond, module) for cond in gen.ifs) and not self._generate(
                 inner, generators, index + 1, module, emit
@@ -1195,7 +1199,7 @@ def _collapse(worlds: list[World], between: str) -> World:
             where = next(v for v in values if v is not None)
             location = getattr(where, "location", Location("?", 1))
             namespace[name] = Unknown(f"{name} differs between {between} of the settings", location)
-    return World(shared, namespace)
+    return World(shared, namespace, first.environ)
 
 
 __all__ = ["RAISED", "WILDCARD", "Choice", "Evaluator", "from_python"]

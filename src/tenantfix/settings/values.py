@@ -7,6 +7,7 @@ another configuration shares.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -104,6 +105,9 @@ class Choice:
     key: str
     alternatives: tuple[tuple[Condition, Value | SettingsRaise], ...]
     location: Location
+    # How a known environment value reads (casts, URLs); used when evaluating with a real
+    # environment (``--probe``) instead of "set = unknown".
+    read: Callable[[str], Value] | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

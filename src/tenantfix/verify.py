@@ -42,17 +42,29 @@ TENANT_SPECS = (
 )
 
 # Runs in the project's interpreter after django.setup(). Prints one JSON line. Django 2.2 to 6.0
-# on Python 3.6+: plain syntax only, and what differs between versions is feature-detected.
+# on Python 3.6+: plain syntax only, and what differs between versions is feature-detected (as is
+# django-tenant-schemas, whose tenants carry their own domain_url).
 _CREATE_TENANTS = r"""
 import datetime, decimal, json, sys, uuid
 from django.conf import settings
 from django.db import connection, models
 from django.utils import timezone
-from django_tenants.utils import get_tenant_model
 
 try:
-    from django_tenants.utils import schema_exists
-except ImportError:  # old django-tenants releases: ask PostgreSQL directly
+    from django_tenants.utils import get_tenant_model
+    LEGACY = False
+except ImportError:
+    # django-tenant-schemas, django-tenants' predecessor: the domain is the tenant's own
+    # domain_url field, there is no domain model.
+    from tenant_schemas.utils import get_tenant_model
+    LEGACY = True
+
+try:
+    if LEGACY:
+        from tenant_schemas.utils import schema_exists
+    else:
+        from django_tenants.utils import schema_exists
+except ImportError:  # releases without it: ask PostgreSQL directly
     def schema_exists(schema_name):
         with connection.cursor() as cursor:
             cursor.execute(
@@ -109,14 +121,18 @@ out = {"created": [], "missing": {}, "note": None}
 specs = json.loads(sys.argv[1])
 Tenant = get_tenant_model()
 Domain = None
-if getattr(settings, "TENANT_DOMAIN_MODEL", None):
+if LEGACY:
+    pass
+elif getattr(settings, "TENANT_DOMAIN_MODEL", None):
     from django_tenants.utils import get_tenant_domain_model
     Domain = get_tenant_domain_model()
 else:
     out["note"] = "TENANT_DOMAIN_MODEL is not set: tenants were created without domains"
 for spec in specs:
     tenant = Tenant(schema_name=spec["schema"])
-    missing = fill(Tenant, tenant, {"schema_name"}, spec["label"])
+    if LEGACY:
+        tenant.domain_url = spec["domain"]
+    missing = fill(Tenant, tenant, {"schema_name", "domain_url"}, spec["label"])
     if missing:
         out["missing"][Tenant._meta.label] = missing
         break

@@ -504,3 +504,58 @@ def test_a_failure_inside_the_per_schema_batch_stops_there(shop_repo, pg_databas
     assert lines[1].startswith(
         "FAILED  python manage.py migrate_schemas --schema=globex notes zero --fake"
     )
+    # what repair-db says afterwards: acme is not migrated yet (not a phantom), globex's row
+    # names a schema that is gone, and the renamed schema is reported, never touched
+    again = plan_repair(shop_repo, db.url)
+    text = "\n".join(again.lines())
+    assert not again.needed
+    assert (
+        "NOTE notes has neither migration records nor tables in 1 of 1 tenant schema(s) (acme): "
+        "not a phantom, just not migrated yet (an interrupted repair?). `python manage.py "
+        "migrate_schemas --tenant` creates them." in text
+    )
+    assert "NOTE tenant 'globex' is in customers_client but its schema does not exist" in text
+    assert (
+        "NOTE globex_old: has a django_migrations table but no row in public.customers_client"
+        in text
+    )
+
+
+def test_ctrl_c_during_execute_says_what_took_effect(shop_repo, pg_database):
+    import signal
+    import subprocess
+    import sys
+
+    db = pg_database
+    notes_in(shop_repo, "neither")
+    tenants_with_data(shop_repo, db)
+    restore_settings(shop_repo)
+    before = dump(db)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tenantfix",
+            "repair-db",
+            str(shop_repo),
+            "--database-url",
+            db.url,
+            "--execute",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a background shell may hand SIGINT down ignored; a terminal's Ctrl-C is not
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "[1/3]" in line:  # the first zero --fake is starting
+            proc.send_signal(signal.SIGINT)
+            break
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout + stderr
+    assert "INTERRUPTED during python manage.py migrate_schemas" in stdout
+    assert "What took effect:" in stdout
+    assert "Traceback" not in stdout + stderr
+    assert_rows_kept(before, dump(db))

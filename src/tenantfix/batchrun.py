@@ -45,11 +45,14 @@ def run_batch(
     commands: Sequence[tuple[str, ...]],
     *,
     before_each: Callable[[int], None] | None = None,
+    into: list[RunResult] | None = None,
     timeout_per_command: float = 300.0,
 ) -> list[RunResult]:
     """Run ``commands`` (arguments after ``manage.py``) in order in one process.
 
     Returns one result per command that started; the last one failed if the batch stopped.
+    Each result is also appended to ``into`` as it comes, so a caller interrupted by Ctrl-C
+    knows which commands finished.
     """
     argv = [runner.python, "-c", _SCRIPT, json.dumps([list(c) for c in commands])]
     proc = subprocess.Popen(
@@ -67,7 +70,8 @@ def run_batch(
     drain = threading.Thread(target=lambda: errors.extend(proc.stderr or ()), daemon=True)
     drain.start()
     watchdog = _Watchdog(proc, timeout_per_command)
-    results: list[RunResult] = []
+    results: list[RunResult] = into if into is not None else []
+    first = len(results)
     current: int | None = None
     lines: list[str] = []
     stderr_mark = 0
@@ -104,14 +108,14 @@ def run_batch(
             f"{timeout_per_command:.0f} s",
             ExitCode.VERIFY_FAILED,
         )
-    if current is not None or (proc.returncode != 0 and not any(not r.ok for r in results)):
+    if current is not None or (proc.returncode != 0 and not any(not r.ok for r in results[first:])):
         # the process died outside a command (settings, django.setup()) or mid-command
-        index = current if current is not None else len(results)
+        index = current if current is not None else len(results) - first
         failed_args = commands[index] if index < len(commands) else commands[-1]
         results.append(
             _result(runner, failed_args, lines, errors[stderr_mark:], True, "", proc.returncode)
         )
-    return results
+    return results[first:]
 
 
 def _result(

@@ -508,6 +508,43 @@ def _shadows(graph: ProjectGraph, state: SchemaState, conn: Conn) -> list[Shadow
     return out
 
 
+def _unmigrated(
+    index: MigrationIndex, layout: DatabaseLayout, phantoms: list[PhantomApp]
+) -> list[str]:
+    """Apps with neither records nor tables in a schema that should have them: not phantoms,
+    just not migrated yet (after an interrupted repair, or a deploy that skipped migrate)."""
+    graph = index.graph
+    phantom_public = any(p.schema == PUBLIC for p in phantoms)
+    phantom_tenant = any(p.schema != PUBLIC for p in phantoms)
+    by_app: dict[tuple[str, bool], list[str]] = defaultdict(list)
+    for state in layout.schemas:
+        is_public = state.name == PUBLIC
+        if state.records is None or (phantom_public if is_public else phantom_tenant):
+            continue  # the plan's migrate_schemas run covers these
+        recorded = state.recorded_apps()
+        for app in graph.apps:
+            if app.label in recorded or not app.migrations or not _allowed(graph, app, state.name):
+                continue
+            keys = {m.key for m in app.migrations}
+            expected = set().union(*index.tables(app.label, keys).values())
+            if expected and not expected & state.tables:
+                by_app[(app.label, is_public)].append(state.name)
+    out: list[str] = []
+    for (label, is_public), schemas in sorted(by_app.items()):
+        command = "migrate_schemas --shared" if is_public else "migrate_schemas --tenant"
+        where = (
+            "public"
+            if is_public
+            else f"{len(schemas)} of {len(layout.tenants)} tenant schema(s) ({_some(schemas, False)})"
+        )
+        out.append(
+            f"{label} has neither migration records nor tables in {where}: not a phantom, just "
+            f"not migrated yet (an interrupted repair?). `python manage.py {command}` creates "
+            "them."
+        )
+    return out
+
+
 def _public_rows_hidden(
     phantoms: list[PhantomApp], shadows: list[Shadow], public: SchemaState, conn: Conn
 ) -> list[str]:
@@ -665,6 +702,7 @@ def plan_repair(
                 phantoms += p
                 refusals += r
             notes += _public_rows_hidden(phantoms, shadows, public, conn)
+            notes += _unmigrated(index, layout, phantoms)
             orphans = []
             for left in layout.orphans:
                 assert left.records is not None
@@ -796,20 +834,48 @@ class RepairRun:
     def failed(self) -> RunResult | None:
         return next((r for r in self.runs if not r.ok), None)
 
-    def took_effect(self) -> list[str]:
-        """What changed in the database, command by command, up to a failure."""
+    def took_effect(self, *, verbose: bool = True) -> list[str]:
+        """What changed in the database, up to a failure; resets of one app over more than a
+        few schemas as one line unless ``verbose``."""
         out: list[str] = []
+        resets: dict[str, list[str]] = defaultdict(list)
         for command, run in zip(self.plan.commands, self.runs, strict=False):
             if not run.ok:
                 break
             if "zero" in command.args:
-                out.append(
-                    f"{command.schema}: {command.args[2]}'s migration records deleted "
-                    "(no table or row touched)"
-                )
+                resets[command.args[2]].append(command.schema or "?")
             else:
                 applied = f": applied {', '.join(run.applied)}" if run.applied else ""
                 out.append(f"{' '.join(command.args)} ran{applied}")
+        for label, schemas in resets.items():
+            if verbose or len(schemas) <= _SHOWN:
+                out += [
+                    f"{s}: {label}'s migration records deleted (no table or row touched)"
+                    for s in schemas
+                ]
+            else:
+                out.append(
+                    f"{label}'s migration records deleted in {len(schemas)} schemas "
+                    f"({_some(schemas, False)}; no table or row touched)"
+                )
+        return out
+
+    def not_run_lines(self, *, verbose: bool = True) -> list[str]:
+        """The commands that did not run, those of one step over many schemas as one line."""
+        left = self.not_run()
+        if verbose or len(left) <= _SHOWN:
+            return [c.shell for c in left]
+        out: list[str] = []
+        for step in self.plan.steps:
+            mine = [c for c in step.commands if c in left]
+            if len(mine) == 1:
+                out.append(mine[0].shell)
+            elif mine:
+                schemas = [c.schema or "?" for c in mine]
+                out.append(
+                    f"{step.title.split(', for each')[0]} in {len(mine)} schemas "
+                    f"({_some(schemas, False)})"
+                )
         return out
 
     def lines(self, *, verbose: bool = False) -> list[str]:
@@ -896,9 +962,8 @@ def execute(
                 # one app over many schemas: one process, not one Django start-up per schema
                 batch = step.commands
                 results = run_batch(
-                    runner, [c.args for c in batch], before_each=starting_nth(batch)
+                    runner, [c.args for c in batch], before_each=starting_nth(batch), into=runs
                 )
-                runs += results
                 if not all(r.ok for r in results):
                     return RepairRun(plan, tuple(runs), None)
                 if len(results) != len(batch):

@@ -126,7 +126,7 @@ def _report(outcome: RepairRun, verbose: bool) -> None:
         typer.echo(
             f"INTERRUPTED during {outcome.interrupted.shell}: it may have partly taken effect."
         )
-        _took_effect(outcome)
+        _took_effect(outcome, verbose)
         raise typer.Exit(int(ExitCode.INTERRUPTED))
     failed = outcome.failed
     if failed is not None:
@@ -135,7 +135,7 @@ def _report(outcome: RepairRun, verbose: bool) -> None:
         typer.echo(f"        error{where}{schema}: {failed.error}")
         _output(failed, verbose)
         typer.echo("The repair stopped at the first failing command.")
-        _took_effect(outcome)
+        _took_effect(outcome, verbose)
         raise typer.Exit(int(ExitCode.VERIFY_FAILED))
     if outcome.after is not None and outcome.after.needed:
         typer.echo("Phantom records remain after the repair:")
@@ -145,15 +145,15 @@ def _report(outcome: RepairRun, verbose: bool) -> None:
     typer.echo("Repaired: no phantom migration records remain.")
 
 
-def _took_effect(outcome: RepairRun) -> None:
-    done = outcome.took_effect()
+def _took_effect(outcome: RepairRun, verbose: bool) -> None:
+    done = outcome.took_effect(verbose=verbose)
     typer.echo("What took effect:")
     typer.echo("\n".join(f"  - {line}" for line in done) if done else "  - nothing")
-    left = outcome.not_run()
+    left = outcome.not_run_lines(verbose=verbose)
     if left:
-        typer.echo(f"Not run ({len(left)} command(s)):")
-        for command in left:
-            typer.echo(f"  - {command.shell}")
+        typer.echo(f"Not run ({len(outcome.not_run())} command(s)):")
+        for line in left:
+            typer.echo(f"  - {line}")
     typer.echo(
         "Deleted migration records are not lost data: the schemas they were deleted from "
         "hold none of those tables, and migrate_schemas records them again when it creates "

@@ -1,4 +1,4 @@
-"""tenantfix on projects whose interpreter runs Django 2.2, 3.2, 4.2 and 6.0 (5.2 is the suite's own).
+"""tenantfix on projects whose interpreter runs Django 2.2, 3.2, 4.2, 5.2 (the suite's own) and 6.0.
 
 Per Django version a real virtualenv is the *project's* interpreter (``--python``): `check`, the
 probe, `apply --dry-run`, then the diff is applied and Django's real
@@ -72,6 +72,8 @@ TARGETS = (
         "writeup_project",
         ("Django==4.2.*", "django-tenants==3.7.0", "psycopg[binary]==3.2.*", *WRITEUP_APPS),
     ),
+    # the suite's own interpreter (Django 5.2 and the write-up's apps, from pyproject's test extra)
+    Target("5.2", "suite", "writeup_project", ()),
     Target(
         "6.0",
         "3.12",
@@ -120,17 +122,25 @@ def manage(
     )
 
 
+def interpreter(target: Target) -> ProjectVenv:
+    if target.python == "suite":
+        import django
+
+        return ProjectVenv(path=Path(sys.prefix), django_version=django.get_version())
+    return project_venv(target.python, target.requirements)
+
+
 @pytest.fixture(params=TARGETS, ids=str, scope="module")
 def target_venv(request: pytest.FixtureRequest) -> tuple[Target, ProjectVenv]:
     target: Target = request.param
-    return target, project_venv(target.python, target.requirements)
+    return target, interpreter(target)
 
 
 # verify (three migrate runs) on the oldest and the newest Django only: CI time
 @pytest.fixture(params=[t for t in TARGETS if t.verify], ids=str, scope="module")
 def verify_target_venv(request: pytest.FixtureRequest) -> tuple[Target, ProjectVenv]:
     target: Target = request.param
-    return target, project_venv(target.python, target.requirements)
+    return target, interpreter(target)
 
 
 def test_check_apply_and_real_makemigrations_check(target_venv, tmp_path, pg_database):

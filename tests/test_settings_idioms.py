@@ -302,3 +302,13 @@ def test_probe_decides_what_static_reading_could_not(tmp_path, monkeypatch):
     monkeypatch.setenv("TENANT_APPS", "django.contrib.contenttypes")
     other = CliRunner().invoke(app, ["check", "--probe", "--format", "json", str(project)])
     assert [f["severity"] for f in json.loads(other.stdout)["findings"]] == ["warning"]
+
+
+def test_probe_can_be_switched_on_in_pyproject(tmp_path, monkeypatch):
+    project = build("django_environ", "finds", tmp_path / "p")
+    (project / "pyproject.toml").write_text("[tool.tenantfix]\nprobe = true\n")
+    monkeypatch.setenv("TENANT_APPS", "django.contrib.contenttypes,accounts")
+    monkeypatch.delenv("DEBUG", raising=False)
+    result = CliRunner().invoke(app, ["check", "--format", "json", str(project)])
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["graph"] == "probe"

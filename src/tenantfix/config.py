@@ -8,6 +8,7 @@ Keys use dashes, as in ruff::
     select = ["TF00"]            # code prefixes to run (default: all)
     ignore = ["TF011"]           # code prefixes to skip
     unsafe-fixes = false         # let `apply` use fixes marked unsafe
+    probe = false                # `check` imports the settings to decide what it cannot read
     branch = "tenantfix/fixes"   # branch `apply` commits to
     settings = "proj.settings"   # settings module (default: read from manage.py)
     python = ".venv/bin/python"  # the project's interpreter (relative to this file)
@@ -59,6 +60,7 @@ class Config:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     unsafe_fixes: bool = False
+    probe: bool = False  # `check` asks the project's interpreter (imports the settings)
     branch: str | None = None
     settings: str | None = None
     python: str | None = None
@@ -134,6 +136,7 @@ _KEYS = {
     "python": "python",
     "keep-in-tenant-apps": "keep_in_tenant_apps",
     "fail-level": "fail_level",
+    "probe": "probe",
 }
 
 
@@ -176,7 +179,7 @@ def _validate(key: str, value: object, where: str, path: Path) -> object:
             raise ConfigError(
                 f'{where}: `{key}` must be "error" or "warning", not {value!r}'
             ) from None
-    if key == "unsafe-fixes":
+    if key in {"unsafe-fixes", "probe"}:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: `{key}` must be true or false, not {value!r}")
         return value

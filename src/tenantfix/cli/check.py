@@ -74,7 +74,7 @@ def check(
             python=interpreter.path if interpreter else None,
             select=config.select,
             ignore=config.ignore,
-            probe=probe,
+            probe=probe or config.probe,
         )
         analysis = analyse(path, options)
         graph = analysis.graph

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tenantfix.discover import ProjectLocation, discover
-from tenantfix.errors import ExitCode, TenantfixError
+from tenantfix.errors import ExitCode, SettingsError, TenantfixError
 from tenantfix.graph.locate import checkout_venv
 from tenantfix.graph.model import ProjectGraph
 from tenantfix.plan import Diagnostic, Fix
@@ -101,6 +101,7 @@ def analyse(path: Path, options: Options) -> Analysis:
 
     project = discover(path, options.settings)
     resolutions = [resolve_configurations(project)]
+    skipped: list[str] = []
     if options.settings is None:
         # Check every settings module a deployment can start with, not only manage.py's.
         from tenantfix.discover import deployment_settings_modules, module_file
@@ -109,7 +110,12 @@ def analyse(path: Path, options: Options) -> Analysis:
             settings_path = module_file(project.root, module)
             assert settings_path is not None
             other = replace(project, settings_module=module, settings_path=settings_path)
-            resolutions.append(resolve_configurations(other))
+            try:
+                resolutions.append(resolve_configurations(other))
+            except SettingsError as exc:
+                # wsgi.py's module is checked on top of manage.py's: when it cannot be read
+                # (or cannot start at all) that is said, and the rest is still checked.
+                skipped.append(f"{module} (from wsgi.py/asgi.py) was not checked: {exc.message}")
     probed = None
     if options.probe:
         from tenantfix.graph.probe import probe
@@ -131,9 +137,11 @@ def analyse(path: Path, options: Options) -> Analysis:
     notes = [note.text() for note in verdicts.notes]
     notes += [
         f"{module} does not use django-tenants (no SHARED_APPS, TENANT_APPS or TENANT_TYPES, and "
-        "neither django_tenants nor tenant_schemas installed): nothing to check there"
+        "neither django_tenants nor tenant_schemas installed): nothing to check there; if "
+        "another module holds your settings, pass --settings MODULE"
         for module in verdicts.not_tenant
     ]
+    notes += skipped
     for resolution in resolutions:
         if resolution.collapsed:
             notes.append(

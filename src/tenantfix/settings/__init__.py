@@ -94,7 +94,8 @@ def resolve_configurations(
             continue
         found.setdefault(settings, []).append(world.conditions)
     if not found:
-        detail = "; ".join(dropped[:3]) if dropped else "no configuration"
+        causes = list(dict.fromkeys(d.partition(" when ")[0] for d in dropped))
+        detail = "; ".join(causes[:3]) if causes else "no configuration"
         raise SettingsError(
             f"{path}: the settings raise an exception in every configuration tenantfix can "
             f"see ({detail}); Django could not start with them either"

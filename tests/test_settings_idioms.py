@@ -312,3 +312,19 @@ def test_probe_can_be_switched_on_in_pyproject(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["check", "--format", "json", str(project)])
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout)["graph"] == "probe"
+
+
+def test_a_wsgi_settings_module_that_cannot_start_is_named_not_fatal(tmp_path):
+    """Suhasshende23/tenant_project: production.py imports a name base.py no longer defines."""
+    project = build("try_name_error", "finds", tmp_path / "p")
+    (project / "proj" / "production.py").write_text(
+        "from .settings import *  # noqa: F403\nfrom .settings import REDIS_URL\n"
+    )
+    (project / "proj" / "wsgi.py").write_text(
+        'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.production")\n'
+    )
+    result = CliRunner().invoke(app, ["check", str(project)])
+    assert result.exit_code == 1, result.output  # TF001 of manage.py's module still reported
+    assert "TF001" in result.stdout
+    assert "proj.production (from wsgi.py/asgi.py) was not checked" in result.stderr
+    assert "cannot import name 'REDIS_URL'" in result.stderr

@@ -98,6 +98,7 @@ class Evaluator:
     dropped: list[tuple[tuple[Condition, ...], SettingsRaise]] = field(default_factory=list)
     collapsed: bool = False
     _trees: dict[Path, ast.Module] = field(default_factory=dict)
+    _rel: dict[Path, str] = field(default_factory=dict)
     _stack: list[str] = field(default_factory=list)
     _depth: int = 0
     _try_depth: int = 0
@@ -110,9 +111,10 @@ class Evaluator:
         return Unknown(reason, location)
 
     def loc(self, path: Path, node: ast.AST) -> Location:
-        return Location(
-            self.project.rel(path), getattr(node, "lineno", 1), getattr(node, "col_offset", 0)
-        )
+        rel = self._rel.get(path)
+        if rel is None:  # resolving a path costs a stat per part: once per file
+            rel = self._rel[path] = self.project.rel(path)
+        return Location(rel, getattr(node, "lineno", 1), getattr(node, "col_offset", 0))
 
     # -- modules ---------------------------------------------------------------------------
     def parse(self, path: Path) -> ast.Module:
@@ -975,9 +977,11 @@ class Evaluator:
         items = self.iterate(world, iterable)
         if items is None:
             return False
+        # one scope for the loop variable, rebound per item (a copy per item costs O(n*names))
+        inner = World(world.assumptions, dict(world.namespace), world.environ)
+        where = self.loc(module.path, gen.target)
         for item in items:
-            inner = World(world.assumptions, dict(world.namespace), world.environ)
-            self.assign(inner, gen.target, item, self.loc(module.path, gen.target), module)
+            self.assign(inner, gen.target, item, where, module)
             if all(self.decide(inner, cond, module) for cond in gen.ifs) and not self._generate(
                 inner, generators, index + 1, module, emit
             ):

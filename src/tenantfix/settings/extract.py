@@ -16,7 +16,7 @@ from tenantfix.graph.model import (
     SettingValue,
     UnknownSetting,
 )
-from tenantfix.settings.choice import force_deep
+from tenantfix.settings.choice import force, force_deep
 from tenantfix.settings.configurations import World
 from tenantfix.settings.evaluate import WILDCARD
 from tenantfix.settings.values import Const, Mapping_, Seq, Str, Unknown, Value, first_unknown
@@ -31,13 +31,21 @@ class _Reader:
     fallback: Location
     unknown: list[UnknownSetting] = field(default_factory=list)
 
-    def value(self, name: str) -> Value | None:
+    def value(self, name: str, *, deep: bool = True) -> Value | None:
+        """The setting's value; ``deep=False`` decides only the top level, so reading one key
+        of DATABASES does not fork on every environment variable of its other keys."""
         ns = self.world.namespace
         if name in ns:
-            return force_deep(self.world, ns[name])
+            return (force_deep if deep else force)(self.world, ns[name])
         if WILDCARD in ns:
             return ns[WILDCARD]
         return None
+
+    def key(self, mapping: Value | None, key: str) -> Value | None:
+        if not isinstance(mapping, Mapping_):
+            return None
+        found = mapping.get(key)
+        return None if found is None else force(self.world, found)
 
     def mark(self, name: str, reason: str, location: Location) -> None:
         if not any(u.name == name for u in self.unknown):
@@ -103,7 +111,7 @@ def extract(world: World, module: str, path: str, files: tuple[str, ...]) -> Pro
         reader.mark("HAS_MULTI_TYPE_TENANTS", multi.reason, multi.location)
     tenant_types: list[tuple[str, AppList]] = []
     if has_multi:
-        types_value = reader.value("TENANT_TYPES")
+        types_value = reader.value("TENANT_TYPES", deep=False)
         if not isinstance(types_value, Mapping_):
             where = getattr(types_value, "location", reader.fallback)
             reason = (
@@ -113,8 +121,11 @@ def extract(world: World, module: str, path: str, files: tuple[str, ...]) -> Pro
             )
             reader.mark("TENANT_TYPES", reason, where)
         else:
-            for type_name, spec in types_value.items:
-                apps = spec.get("APPS") if isinstance(spec, Mapping_) else None
+            for type_name, raw_spec in types_value.items:
+                spec = force(world, raw_spec)
+                apps = reader.key(spec, "APPS")
+                if apps is not None:
+                    apps = force_deep(world, apps)
                 if apps is None:
                     if not isinstance(spec, Mapping_) or first_unknown(spec) is not None:
                         reader.mark(
@@ -128,17 +139,19 @@ def extract(world: World, module: str, path: str, files: tuple[str, ...]) -> Pro
                     tenant_types.append((type_name, found))
 
     engine: SettingValue | None = None
-    databases = reader.value("DATABASES")
+    databases = reader.value("DATABASES", deep=False)
     if databases is not None:
-        default = databases.get("default") if isinstance(databases, Mapping_) else None
-        raw = default.get("ENGINE") if isinstance(default, Mapping_) else None
+        default = reader.key(databases, "default")
+        raw = reader.key(default, "ENGINE")
         if isinstance(raw, Str):
             engine = SettingValue(raw.value, raw.location)
         else:
             cause = next((v for v in (raw, default, databases) if isinstance(v, Unknown)), None)
             if cause is not None:
                 reader.mark("DATABASES", cause.reason, cause.location)
-            elif isinstance(databases, Mapping_) and default is None and first_unknown(databases):
+            elif isinstance(databases, Mapping_) and default is None and any(
+                isinstance(v, Unknown) for _, v in databases.items
+            ):
                 reader.mark(
                     "DATABASES",
                     "DATABASES['default'] is only known at run time",

@@ -35,7 +35,7 @@ import os
 import sys
 import time
 
-MODE = os.environ.get("TF_TEST_PAUSE", "")
+MODE, _, ARG = os.environ.get("TF_TEST_PAUSE", "").partition(":")
 MARK = os.environ.get("TF_TEST_MARK", "")
 
 
@@ -47,34 +47,57 @@ def pause():
     time.sleep(300)
 
 
+def patched(name, patch):
+    \"\"\"The module's spec, with ``patch(module)`` run right after the module is loaded.\"\"\"
+    sys.meta_path.remove(FINDER)
+    try:
+        spec = importlib.util.find_spec(name)
+    finally:
+        sys.meta_path.insert(0, FINDER)
+    load = spec.loader.exec_module
+
+    def exec_module(module):
+        load(module)
+        patch(module)
+
+    spec.loader.exec_module = exec_module
+    return spec
+
+
+def slow_transform(module):
+    original = module.Codemod.transform_module
+
+    def transform_module(self, tree):
+        pause()
+        return original(self, tree)
+
+    module.Codemod.transform_module = transform_module
+
+
+def slow_echo(module):
+    original = module.echo
+
+    def echo(message=None, *args, **kwargs):
+        if ARG in str(message):
+            pause()
+        return original(message, *args, **kwargs)
+
+    module.echo = echo
+
+
 class PauseFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if MODE == "startup" and name == "typer":
+        if MODE == "import" and name == ARG:
             pause()
         if MODE == "rewrite" and name == "libcst.codemod._codemod":
-            sys.meta_path.remove(self)
-            try:
-                spec = importlib.util.find_spec(name)
-            finally:
-                sys.meta_path.insert(0, self)
-            load = spec.loader.exec_module
-
-            def exec_module(module):
-                load(module)
-                original = module.Codemod.transform_module
-
-                def slow(self, tree):
-                    pause()
-                    return original(self, tree)
-
-                module.Codemod.transform_module = slow
-
-            spec.loader.exec_module = exec_module
-            return spec
+            return patched(name, slow_transform)
+        if MODE == "echo" and name == "typer":
+            return patched(name, slow_echo)
         return None
 
 
-sys.meta_path.insert(0, PauseFinder())
+FINDER = PauseFinder()
+sys.meta_path.insert(0, FINDER)
 """
 
 SLOW_PYTHON = """#!/bin/sh
@@ -134,7 +157,20 @@ def interrupt_at(mark: Path, args: list[str], *, cwd: Path, env: dict[str, str])
     return proc.returncode, out, err
 
 
-MOMENTS = ["startup", "rewrite", "makemigrations", "worktree-add"]
+MOMENTS = ["startup", "command-imports", "rewrite", "makemigrations", "worktree-add"]
+PAUSES = {
+    "startup": "import:typer",  # the console script's first heavy import
+    "command-imports": "import:tenantfix.apply",  # before the command's own error handling
+    "rewrite": "rewrite",
+}
+
+
+def pause_with_hook(work: Path, env: dict[str, str], pause: str) -> None:
+    hooks = work / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hooks), env.get("PYTHONPATH")]))
+    env["TF_TEST_PAUSE"] = pause
 
 
 @pytest.mark.parametrize("moment", MOMENTS)
@@ -146,12 +182,8 @@ def test_ctrl_c_at_any_moment(moment, writeup_repo, tmp_path):
     tmpdir.mkdir()
     env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1", "TF_TEST_MARK": str(mark)}
     args = ["apply", str(writeup_repo)]
-    if moment in ("startup", "rewrite"):
-        hooks = work / "hooks"
-        hooks.mkdir()
-        (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hooks), env.get("PYTHONPATH")]))
-        env["TF_TEST_PAUSE"] = moment
+    if moment in PAUSES:
+        pause_with_hook(work, env, PAUSES[moment])
     elif moment == "makemigrations":
         wrapper = _executable(work / "python", SLOW_PYTHON.format(mark=mark, python=sys.executable))
         args += ["--python", str(wrapper)]
@@ -223,6 +255,32 @@ def test_ctrl_c_during_the_push_says_where_the_local_branch_is(writeup_repo, tmp
         f"{tip[:12]}; whether the push to {bare} completed is unknown"
     ) in " ".join(err.split()), err
     assert "Traceback" not in err, err
+    after = full_snapshot(writeup_repo, tmpdir)
+    assert {k: v for k, v in after.items() if k != "refs"} == {
+        k: v for k, v in before.items() if k != "refs"
+    }
+
+
+def test_ctrl_c_while_printing_the_result_says_the_branch_was_created(writeup_repo, tmp_path):
+    """After the commit, an interrupt (even one typer swallows) reports what was written."""
+    work = tmp_path / "work"
+    work.mkdir()
+    mark = work / "reached"
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1", "TF_TEST_MARK": str(mark)}
+    pause_with_hook(work, env, "echo:Committed the fix")
+    before = full_snapshot(writeup_repo, tmpdir)
+
+    code, out, err = interrupt_at(mark, ["apply", str(writeup_repo)], cwd=writeup_repo, env=env)
+
+    tip = git(writeup_repo, "rev-parse", "refs/heads/tenantfix/shared-user-app").strip()
+    assert code == 130, out + err
+    assert (
+        f"tenantfix: interrupted; branch 'tenantfix/shared-user-app' was created at {tip[:12]}; "
+        "your checkout is unchanged"
+    ) in err, err
+    assert "nothing was written" not in err and "Traceback" not in err, err
     after = full_snapshot(writeup_repo, tmpdir)
     assert {k: v for k, v in after.items() if k != "refs"} == {
         k: v for k, v in before.items() if k != "refs"

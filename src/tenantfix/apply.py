@@ -176,6 +176,8 @@ def _commit_on_branch(request: ApplyRequest, result: FixResult, source: _Source)
     verification = _verify(source.project_dir, result, request) if request.verify else None
     interrupt.raise_if_received()
     old_tip = existing.tip if existing is not None else None
+    verb = "rebuilt" if old_tip else "created"
+    done = False
     try:
         # Ctrl-C waits for the few git commands that make the commit and move the ref, so
         # the branch is either untouched or complete, and the message can say which.
@@ -189,13 +191,15 @@ def _commit_on_branch(request: ApplyRequest, result: FixResult, source: _Source)
                 author=_author(git_root),
                 force=request.force_branch,
             )
+            interrupt.wrote(
+                f"branch {request.branch!r} was {verb} at {sha[:12]}; your checkout is unchanged"
+            )
+            done = True
     except BaseException:
-        if not interrupt.received():
+        # a git child killed by the same Ctrl-C: did the ref move before it died?
+        now = _branch_tip(git_root, request.branch) if interrupt.received() else old_tip
+        if done or now is None or now == old_tip:
             raise
-        now = _branch_tip(git_root, request.branch)
-        if now is None or now == old_tip:
-            raise KeyboardInterrupt from None
-        verb = "rebuilt" if old_tip else "created"
         raise interrupt.Interrupted(
             f"branch {request.branch!r} was {verb} at {now[:12]} before it stopped; "
             "your checkout is unchanged"
@@ -224,14 +228,10 @@ def _branch_tip(git_root: Path, branch: str) -> str | None:
 
 def _write_working_tree(project_dir: Path, result: FixResult) -> None:
     """``--no-commit``: all files or none, even when Ctrl-C arrives during the renames."""
-    try:
-        with interrupt.deferred():
-            write_all_or_nothing(project_dir, result)
-    except KeyboardInterrupt:
+    with interrupt.deferred():
+        write_all_or_nothing(project_dir, result)
         files = ", ".join(sorted(result.changes))
-        raise interrupt.Interrupted(
-            f"the fix was already written to {len(result.changes)} file(s): {files}"
-        ) from None
+        interrupt.wrote(f"the fix was written to {len(result.changes)} file(s): {files}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -355,8 +355,7 @@ def publish(
                     )
             _check_local_branch(git, branch, base_sha, remote_tip, force)
             interrupt.raise_if_received()
-            local_before = _local_tip(git, branch)
-            try:
+            with interrupt.deferred():  # the local branch is either as it was or complete
                 commit_sha = vcs.commit_changes(
                     repo_root,
                     base=base_sha,
@@ -367,23 +366,26 @@ def publish(
                     committer=BOT,
                     force=True,
                 )
-                lease = f"refs/heads/{branch}:{remote_tip or ''}"
-                try:
-                    git.run(
-                        "push",
-                        "--quiet",
-                        "--no-verify",
-                        f"--force-with-lease={lease}",
-                        remote,
-                        f"{commit_sha}:refs/heads/{branch}",
-                    )
-                except _GitFailed as exc:
-                    raise _remote_error(
-                        git, f"push of {branch!r} to {shown_remote} was rejected: {exc}.", branch
-                    ) from None
-            except BaseException:
-                _say_what_an_interrupt_left(git, branch, local_before, shown_remote)
-                raise
+                interrupt.wrote(f"the local branch {branch!r} was moved to {commit_sha[:12]}")
+            lease = f"refs/heads/{branch}:{remote_tip or ''}"
+            try:
+                git.run(
+                    "push",
+                    "--quiet",
+                    "--no-verify",
+                    f"--force-with-lease={lease}",
+                    remote,
+                    f"{commit_sha}:refs/heads/{branch}",
+                )
+            except _GitFailed as exc:
+                if interrupt.received():
+                    raise _unknown_push(shown_remote) from None
+                raise _remote_error(
+                    git, f"push of {branch!r} to {shown_remote} was rejected: {exc}.", branch
+                ) from None
+            except KeyboardInterrupt:
+                raise _unknown_push(shown_remote) from None
+            interrupt.wrote(f"it was pushed to {shown_remote}")
             pushed = True
             verb = "rebuilt on" if remote_tip else "pushed on top of"
             say(f"Branch {branch!r} {verb} {base}@{base_sha[:12]} ({commit_sha[:12]}).")
@@ -415,8 +417,6 @@ def publish(
         prefix=project_prefix,
         verification=verification,
     )
-    if interrupt.received():
-        raise interrupt.Interrupted(_pushed_note(branch, commit_sha, pushed))
     try:
         action, pr = _sync_pull_request(
             forge,
@@ -432,10 +432,11 @@ def publish(
         )
     except ForgeError as exc:
         raise _remote_error(git, exc.message, branch) from None
-    except BaseException:
-        if interrupt.received():
-            raise interrupt.Interrupted(_pushed_note(branch, commit_sha, pushed)) from None
-        raise
+    except KeyboardInterrupt:
+        raise interrupt.Interrupted(
+            f"{interrupt.written()}; the pull request may not have been opened or updated: "
+            "rerun to finish"
+        ) from None
     if action == "declined":
         say(
             f"{pr.url} with this exact fix was closed without merging; not reopening it. "
@@ -450,31 +451,11 @@ def publish(
     )
 
 
-def _say_what_an_interrupt_left(
-    git: _Git, branch: str, local_before: str | None, shown_remote: str
-) -> None:
-    """After Ctrl-C between committing and pushing: say where the local branch now is."""
-    if not interrupt.received():
-        return
-    now = _local_tip(git, branch)
-    if now is None or now == local_before:
-        return  # nothing was written; the plain interrupt message is true
-    raise interrupt.Interrupted(
-        f"the local branch {branch!r} was moved to {now[:12]}; whether the push to "
-        f"{shown_remote} completed is unknown: rerun to finish (it is a no-op if it did)"
+def _unknown_push(shown_remote: str) -> interrupt.Interrupted:
+    return interrupt.Interrupted(
+        f"{interrupt.written()}; whether the push to {shown_remote} completed is unknown: "
+        "rerun to finish (it is a no-op if it did)"
     )
-
-
-def _pushed_note(branch: str, sha: str, pushed: bool) -> str:
-    if pushed:
-        return (
-            f"branch {branch!r} was pushed ({sha[:12]}), but the pull request was not opened "
-            "or updated: rerun to finish"
-        )
-    return NOTHING_PUSHED
-
-
-NOTHING_PUSHED = "nothing was pushed and the pull request was not touched"
 
 
 def _remote_head(git: _Git, remote: str) -> str:

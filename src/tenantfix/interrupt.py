@@ -6,6 +6,10 @@ swallow it: libcst turns it into ``TransformExit`` inside a transform (our codem
 makes GitPython raise ``GitCommandError``. So the commands :func:`watch` for SIGINT, and a
 failure that follows one is reported as the interrupt, not as the failure it caused.
 
+What the message says was written comes from a journal: each write records itself with
+:func:`wrote` in the same uninterruptible block (:func:`deferred`) that makes it, so an
+interrupt at any later moment, even while the result is being printed, reports it.
+
 Kept free of heavy imports: the console entry point uses it before typer is loaded.
 """
 
@@ -20,20 +24,42 @@ from types import FrameType
 NOTHING_WRITTEN = "nothing was written"
 
 _received: list[bool] = [False]
+_reported: list[bool] = [False]
+_written: list[str] = []
 
 
 class Interrupted(KeyboardInterrupt):
-    """An interrupt that arrived after something was written; ``written`` says what."""
+    """An interrupt after a write the journal could not record; ``written`` says what."""
 
     def __init__(self, written: str) -> None:
         super().__init__(written)
         self.written = written
 
 
+def wrote(what: str) -> None:
+    """Record a write that has happened (``"branch 'x' was created at abc123"``)."""
+    _written.append(what)
+
+
+def written() -> str:
+    """What the journal says was written, or that nothing was."""
+    return "; ".join(_written) or NOTHING_WRITTEN
+
+
 def message(exc: BaseException | None = None) -> str:
-    """The line for the user, e.g. ``tenantfix: interrupted; nothing was written``."""
-    written = exc.written if isinstance(exc, Interrupted) else NOTHING_WRITTEN
-    return f"tenantfix: interrupted; {written}"
+    """The line for the user, e.g. ``tenantfix: interrupted; nothing was written``.
+
+    Calling it means the interrupt is being reported (see :func:`reported`).
+    """
+    _reported[0] = True
+    what = exc.written if isinstance(exc, Interrupted) else written()
+    return f"tenantfix: interrupted; {what}"
+
+
+def reported() -> bool:
+    """Whether :func:`message` was produced (typer turns an escaped interrupt into a silent
+    exit 130; the entry point then reports it)."""
+    return _reported[0]
 
 
 def received() -> bool:
@@ -52,13 +78,24 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _can_handle() -> bool:
+    """Only the main thread can set handlers; an ignored SIGINT (nohup, a background job
+    of a shell without job control) stays ignored, as Python itself leaves it."""
+    return (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    )
+
+
 @contextlib.contextmanager
 def watch() -> Iterator[None]:
     """Note every SIGINT during the block (and still raise ``KeyboardInterrupt`` as usual)."""
-    if threading.current_thread() is not threading.main_thread():
+    _received[0] = False
+    _reported[0] = False
+    _written.clear()
+    if not _can_handle():
         yield
         return
-    _received[0] = False
     previous = signal.signal(signal.SIGINT, _on_sigint)
     try:
         yield
@@ -72,7 +109,7 @@ def deferred() -> Iterator[None]:
 
     For cleanups (removing a worktree) and for the one write that must not stop half-way.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if not _can_handle():
         yield
         return
     pending: list[int] = []

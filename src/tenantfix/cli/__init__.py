@@ -10,8 +10,8 @@ dependencies (libcst, Django, GitPython) inside the command function, so
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs start-up time
 if TYPE_CHECKING:
     import typer
 
@@ -41,9 +41,16 @@ def main() -> None:
     """The console entry point (``tenantfix``, ``python -m tenantfix``)."""
     try:
         load_app()()
-    except KeyboardInterrupt as exc:  # before the commands' own handling, or after it
-        from tenantfix.errors import ExitCode
-        from tenantfix.interrupt import message
+    except KeyboardInterrupt as exc:  # while loading typer and the commands
+        from tenantfix import interrupt
 
-        sys.stderr.write(message(exc) + "\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
+        sys.stderr.write(interrupt.message(exc) + "\n")
+        sys.exit(130)
+    except SystemExit as exc:
+        from tenantfix import interrupt
+
+        # typer turns an interrupt outside the commands' own handling (parsing the command
+        # line, a command's imports, printing its result) into a silent exit 130
+        if exc.code == 130 and not interrupt.reported():
+            sys.stderr.write(interrupt.message() + "\n")
+        raise

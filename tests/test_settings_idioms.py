@@ -328,3 +328,30 @@ def test_a_wsgi_settings_module_that_cannot_start_is_named_not_fatal(tmp_path):
     assert "TF001" in result.stdout
     assert "proj.production (from wsgi.py/asgi.py) was not checked" in result.stderr
     assert "cannot import name 'REDIS_URL'" in result.stderr
+
+
+def test_a_fix_that_would_hold_in_only_some_configurations_is_not_written(tmp_path):
+    """Two literals define SHARED_APPS (one per run-time branch). Sharing the user app must fix
+    both; if the rewrite reaches only one, apply refuses and writes nothing."""
+    project = build("if_debug", "finds", tmp_path / "p")
+    settings = project / "proj" / "settings.py"
+    text = settings.read_text()
+    text = text.replace(
+        'if DEBUG:\n    SHARED_APPS += ["django.contrib.humanize"]\n',
+        'if os.environ.get("LEGACY_LAYOUT"):\n'
+        '    SHARED_APPS = [\n        "django_tenants",\n        "customers",\n'
+        '        "django.contrib.contenttypes",\n        "django.contrib.auth",\n'
+        '        "django.contrib.admin",\n    ]\n',
+    )
+    settings.write_text(text)
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    _, findings = check_json(project)
+    assert [(f["code"], f["severity"], f["fixable"]) for f in findings] == [
+        ("TF001", "error", False)
+    ]
+    assert "proj/settings.py:7" in findings[0]["fix_summary"]
+    assert "proj/settings.py:20" in findings[0]["fix_summary"]
+    before = tree(project)
+    result = CliRunner().invoke(app, ["apply", "--no-commit", str(project)])
+    assert result.exit_code == 1, result.output  # an unfixable error remains
+    assert tree(project) == before

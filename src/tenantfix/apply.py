@@ -318,8 +318,9 @@ def _verify(project_dir: Path, result: FixResult, request: ApplyRequest) -> Veri
 
 def _require_fixed(result: FixResult) -> None:
     """The cheap static re-check: a fix that leaves its own finding behind is not committed."""
-    fixed = {(d.code, d.message) for d in result.fixed}
-    still = [d for d in result.remaining_after if (d.code, d.message) in fixed]
+    # by finding, not message: one that now holds in fewer configurations is still there
+    fixed = {(d.code, d.finding) for d in result.fixed}
+    still = [d for d in result.remaining_after if (d.code, d.finding) in fixed]
     if still:
         lines = "\n".join(f"    {d.code} {d.location}: {d.message}" for d in still)
         raise TenantfixError(

@@ -156,6 +156,7 @@ def judge(
                         found[ident] = (diagnostic, [])
                     found[ident][1].append(configuration)
         for diagnostic, where in found.values():
+            diagnostic = _fix_holds_everywhere(diagnostic, where)
             merged.append(
                 _qualified(
                     diagnostic,
@@ -170,6 +171,47 @@ def judge(
     return Verdicts(tuple(ordered), tuple(notes.values()), tuple(not_tenant))
 
 
+_LIST_CODEMODS = {"add_app_to_list", "remove_app_from_list", "move_app_first_in_list"}
+
+
+def _fix_holds_everywhere(diagnostic: Diagnostic, where: list[Configuration]) -> Diagnostic:
+    """A list edit finds its literal by name; if the configurations where the finding holds
+    build that list from different literals, one edit cannot fix them all: no automatic fix
+    (the finding says why) rather than a fix that holds in some configurations only."""
+    if len(where) < 2 or not any(f.name in _LIST_CODEMODS for f in diagnostic.fixes):
+        return diagnostic
+    for fix in diagnostic.fixes:
+        if fix.name not in _LIST_CODEMODS:
+            continue
+        name = dict(fix.args).get("list_name", "")
+        origins = {
+            str(lst.origin)
+            for c in where
+            for lst in _lists_named(c.settings, name)
+            if lst.origin is not None
+        }
+        if len(origins) > 1:
+            places = ", ".join(sorted(origins))
+            return replace(
+                diagnostic,
+                fixes=(),
+                fix_summary=(
+                    f"{diagnostic.fix_summary} — by hand: {name} is built from different "
+                    f"literals depending on the configuration ({places}), so one automatic "
+                    "edit would fix only some of them"
+                ),
+            )
+    return diagnostic
+
+
+def _lists_named(settings: ProjectSettings, name: str) -> list[AppList]:
+    lists = [settings.shared_apps, settings.tenant_apps, settings.installed_apps]
+    lists += [lst for _, lst in settings.tenant_types]
+    return [
+        lst for lst in lists if lst is not None and name in (lst.name, lst.origin_name)
+    ]
+
+
 def _qualified(
     diagnostic: Diagnostic,
     where: list[Configuration],
@@ -180,20 +222,22 @@ def _qualified(
     everywhere = len(where) == len(configs) and not held_back
     suffix = f" (settings {module})" if module else ""
     if everywhere:
-        return replace(diagnostic, message=diagnostic.message + suffix) if suffix else diagnostic
+        return replace(diagnostic, message=diagnostic.message + suffix, scope=suffix)
     if len(where) == len(configs) - len(held_back) and where:
-        scope = "in every configuration tenantfix could read; in the others a setting it reads is only known at run time"
+        scope = (
+            "in every configuration tenantfix could read; in the others a setting it reads is "
+            "only known at run time"
+        )
     else:
         described = [c.describe() for c in where]
         scope = (
             "only " + " or ".join(d for d in described if d)
             if all(described)
-            else ("only in some configurations of the settings")
+            else "only in some configurations of the settings"
         )
+    text = f" ({scope}){suffix}"
     return replace(
-        diagnostic,
-        message=f"{diagnostic.message} ({scope}){suffix}",
-        severity="warning",
+        diagnostic, message=diagnostic.message + text, severity="warning", scope=text
     )
 
 

@@ -302,7 +302,7 @@ def converge_fixes(path: Path, options: Options) -> FixResult:
 
 def _finding_key(d: Diagnostic) -> tuple[str, str, str]:
     # lines move when a pass edits a file above the finding; code, file and message do not
-    return (d.code, d.location.path, d.message)
+    return (d.code, d.location.path, d.finding)
 
 
 def _newly_fixable(

@@ -60,6 +60,14 @@ class Diagnostic:
     severity: Severity = "error"
     prediction: Prediction | None = None
     fixes: tuple[Fix, ...] = field(default_factory=tuple)
+    # where it holds when not in every configuration of the settings ("only when ..."),
+    # already at the end of ``message``; empty when it holds everywhere
+    scope: str = ""
+
+    @property
+    def finding(self) -> str:
+        """The message without its scope: the same finding in any configuration."""
+        return self.message[: len(self.message) - len(self.scope)] if self.scope else self.message
 
     @property
     def fixable(self) -> bool:

@@ -271,9 +271,9 @@ def apply(
     for d in result.unfixed:
         err(f"{d.code} {d.location}: {d.message}")
         err(f"    no automatic fix: {d.fix_summary}")
-    before = {(d.code, d.message) for d in (*result.fixed, *result.unfixed)}
+    before = {(d.code, d.finding) for d in (*result.fixed, *result.unfixed)}
     for d in result.remaining_after:
-        if (d.code, d.message) not in before:
+        if (d.code, d.finding) not in before:
             err(
                 f"tenantfix: warning: the fixed project has a new finding: {d.code} {d.location}: {d.message}"
             )

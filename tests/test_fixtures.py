@@ -2,7 +2,8 @@
 
 Per case: `check --format json` reports exactly `diagnostics` from case.toml (and `exit_code`),
 `apply --no-commit [apply_args]` turns before/ into after/ byte for byte (no after/: the tree
-stays unchanged), a second `apply` changes nothing, and `check` no longer reports the fixed codes.
+stays unchanged; `apply_exit_code`: the exit code apply must give), a second `apply` changes nothing,
+and `check` no longer reports the fixed codes.
 `select = [...]` in case.toml is passed as `--select` to every command (opt-in rules need it).
 """
 
@@ -38,11 +39,13 @@ def test_case(case, tmp_path):
     runner = CliRunner()
     args = ["apply", "--no-commit", *select, *spec.get("apply_args", []), str(project)]
     applied = runner.invoke(app, args)
+    if "apply_exit_code" in spec:  # e.g. 3: apply refuses this project, nothing changed
+        assert applied.exit_code == spec["apply_exit_code"], applied.output
     after = FIXTURES / case / "after"
     expected = tree(after if after.is_dir() else FIXTURES / case / "before")
     assert tree(project) == expected, applied.output
     again = runner.invoke(app, args)
-    assert again.exit_code in (0, 1), again.output
+    assert again.exit_code in (0, 1, spec.get("apply_exit_code", 0)), again.output
     assert tree(project) == expected, again.output
     if after.is_dir():
         fixed = {f["code"] for f in findings if f["fixable"]}
@@ -56,5 +59,5 @@ def test_every_fixture_rule_has_a_finding_and_a_noop_case():
         mine = [c for c in CASES if c.startswith(code + "_")]
         assert any(c.endswith("__noop") for c in mine), code
         assert any(not c.endswith("__noop") for c in mine), code
-    assert {c.upper() for c in codes} >= {f"TF{n:03}" for n in (*range(1, 12), 13)}
+    assert {c.upper() for c in codes} >= {f"TF{n:03}" for n in (*range(1, 12), 13, 14)}
     assert {c.upper() for c in codes} <= set(load_checks())

@@ -19,15 +19,11 @@ import libcst as cst
 from libcst.codemod import (
     CodemodContext,
     SkipFile,
-    TransformFailure,
-    TransformSkip,
-    TransformSuccess,
     VisitorBasedCodemodCommand,
-    transform_module,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "CODEMODS",
@@ -38,6 +34,7 @@ __all__ = [
     "load_codemods",
     "register",
     "run_codemod",
+    "run_codemods",
 ]
 
 
@@ -86,33 +83,57 @@ class CodemodResult:
     skipped: str | None = None
     error: str | None = None
     warnings: tuple[str, ...] = ()
+    failed_step: int | None = None  # run_codemods: the index of the step that skipped/failed
 
 
 def run_codemod(
     name: str, code: str, args: Mapping[str, object], filename: str = ""
 ) -> CodemodResult:
     """Run a registered codemod on source text; never raises for a bad file."""
-    cls = load_codemods().get(name)
-    if cls is None:
-        return CodemodResult(code, False, error=f"unknown codemod {name!r}")
-    context = CodemodContext(filename=filename or None)
+    return run_codemods([(name, args)], code, filename=filename)
+
+
+def run_codemods(
+    steps: Sequence[tuple[str, Mapping[str, object]]], code: str, filename: str = ""
+) -> CodemodResult:
+    """Run several codemods on one file, in order, on one parsed tree; never raises for a bad file.
+
+    The file is parsed once and printed once, whatever the number of steps (a settings module
+    of megabytes took minutes when each fix parsed, deep-copied and printed it again). The first
+    step that skips or fails stops the run: ``failed_step`` is its index and ``code`` the input.
+    A KeyboardInterrupt is not caught (libcst's ``transform_module`` turns it into an "exit").
+    """
+    codemods = load_codemods()
     try:
-        transform = cls(context, **args)
-    except SkipFile as exc:
-        return CodemodResult(code, False, skipped=str(exc))
-    result = transform_module(transform, code)
-    if isinstance(result, TransformSuccess):
-        return CodemodResult(
-            result.code, result.code != code, warnings=tuple(result.warning_messages)
-        )
-    if isinstance(result, TransformSkip):
-        return CodemodResult(
-            code, False, skipped=result.skip_description or str(result.skip_reason)
-        )
-    if isinstance(result, TransformFailure):
-        error = result.error
-        where = ""
-        if isinstance(error, cst.ParserSyntaxError):
-            where = f" (line {error.raw_line})"
-        return CodemodResult(code, False, error=f"{type(error).__name__}: {error}{where}")
-    return CodemodResult(code, False, error="transform exited")
+        module = cst.parse_module(code)
+    except Exception as exc:  # ParserSyntaxError, or a file libcst's tokenizer rejects
+        return CodemodResult(code, False, error=_describe(exc), failed_step=0)
+    warnings: list[str] = []
+    for index, (name, args) in enumerate(steps):
+        cls = codemods.get(name)
+        if cls is None:
+            return CodemodResult(code, False, error=f"unknown codemod {name!r}", failed_step=index)
+        context = CodemodContext(filename=filename or None)
+        try:
+            transform = cls(context, **args)
+            module = _transform(transform, module)
+        except SkipFile as exc:
+            return CodemodResult(code, False, skipped=str(exc), failed_step=index)
+        except Exception as exc:  # a codemod bug must not become a traceback for the user
+            return CodemodResult(code, False, error=_describe(exc), failed_step=index)
+        warnings.extend(transform.context.warnings)
+    new = module.code
+    return CodemodResult(new, new != code, warnings=tuple(warnings))
+
+
+def _transform(transform: TenantCodemod, module: cst.Module) -> cst.Module:
+    if transform.get_inherited_dependencies() or transform.should_allow_multiple_passes():
+        # Metadata (scopes, positions) is computed on a deep copy, as libcst does it.
+        return transform.transform_module(module)
+    # No metadata: the deep copy of the whole tree that libcst makes for it buys nothing.
+    return transform.transform_module_impl(module)
+
+
+def _describe(error: Exception) -> str:
+    where = f" (line {error.raw_line})" if isinstance(error, cst.ParserSyntaxError) else ""
+    return f"{type(error).__name__}: {error}{where}"

@@ -169,9 +169,10 @@ def selected_fixes(diagnostic: Diagnostic, options: Options) -> tuple[Fix, ...]:
 
 def compute_fixes(path: Path, options: Options) -> FixResult:
     """Everything ``apply`` would change, computed in memory and in a scratch copy."""
-    from tenantfix.codemod import run_codemod
+    from tenantfix.rewrite import rewrite_file
 
     analysis = analyse(path, options)
+    refuse_if_django_cannot_start(analysis)
     root = analysis.project.root
     fixed: list[Diagnostic] = []
     unfixed: list[Diagnostic] = []
@@ -192,28 +193,11 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
     changes: dict[str, bytes | None] = {}
     warnings: list[str] = []
     for rel, file_fixes in sorted(by_file.items()):
-        file = root / rel
-        try:
-            original = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise TenantfixError(
-                f"{rel}: cannot read the file to fix it ({exc})", ExitCode.REFUSED
-            ) from None
-        code = original
-        for fix in file_fixes:
-            result = run_codemod(fix.name, code, dict(fix.args), filename=rel)
-            if result.error or result.skipped:
-                raise TenantfixError(
-                    f"{rel}: cannot {fix.description or fix.name} automatically: "
-                    f"{result.error or result.skipped}. Nothing was changed; edit the file by hand "
-                    "or run `tenantfix check` for the details.",
-                    ExitCode.REFUSED,
-                )
-            warnings.extend(f"{rel}: {w}" for w in result.warnings)
-            code = result.code
-        if code != original:
-            originals[rel] = original.encode("utf-8")
-            changes[rel] = code.encode("utf-8")
+        rewritten = rewrite_file(root, rel, file_fixes)
+        warnings.extend(rewritten.warnings)
+        if rewritten.changed:
+            originals[rel] = rewritten.original.encode("utf-8")
+            changes[rel] = rewritten.new.encode("utf-8")
 
     remaining: tuple[Diagnostic, ...] = ()
     if labels or changes:
@@ -309,6 +293,25 @@ def _newly_fixable(
     found: Sequence[Diagnostic], seen: set[tuple[str, str, str]], options: Options
 ) -> list[Diagnostic]:
     return [d for d in found if _finding_key(d) not in seen and selected_fixes(d, options)]
+
+
+def refuse_if_django_cannot_start(analysis: Analysis) -> None:
+    """TF014 (an invalid django-tenants configuration): no fix can be generated or checked.
+
+    makemigrations and --verify would only relay Django's start-up error, and fixing the list
+    placement of a project that cannot start proves nothing: refuse (exit 3), nothing changed.
+    """
+    from tenantfix.checks.tf014_tenant_settings_invalid import startup_errors
+
+    errors = startup_errors(analysis.diagnostics)
+    if errors:
+        listing = "\n".join(f"  {d.code} {d.location}: {d.message}" for d in errors)
+        raise TenantfixError(
+            "the django-tenants configuration is invalid, so Django cannot start on this "
+            f"project:\n{listing}\nNothing was changed: fix these settings by hand (`tenantfix "
+            "check` explains each), then run apply again.",
+            ExitCode.REFUSED,
+        )
 
 
 def _generate(analysis: Analysis, labels: list[str], options: Options) -> Generation:

@@ -60,6 +60,8 @@ def _comment_codes(comment: str) -> frozenset[str] | None:
 
 def _comments(source: str) -> dict[int, frozenset[str]]:
     found: dict[int, frozenset[str]] = {}
+    if _COMMENT.search(source) is None:
+        return found  # no such comment anywhere: skip tokenizing (megabyte settings modules)
     try:
         for tok in tokenize.generate_tokens(io.StringIO(source).readline):
             if tok.type == tokenize.COMMENT:

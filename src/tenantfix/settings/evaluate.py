@@ -20,6 +20,7 @@ from pathlib import Path
 from tenantfix.discover import ProjectLocation, module_file
 from tenantfix.errors import SettingsError
 from tenantfix.graph.model import Location
+from tenantfix.pyast import parse_source
 from tenantfix.settings import builtins, environ
 from tenantfix.settings.choice import force
 from tenantfix.settings.configurations import (
@@ -128,7 +129,7 @@ class Evaluator:
         except OSError as exc:
             raise SettingsError(f"{rel}: cannot read the settings file ({exc.strerror})") from None
         try:
-            tree = ast.parse(source, filename=str(path))
+            tree = parse_source(source)  # shared with the rewrite of this file (pyast)
         except SyntaxError as exc:
             raise SettingsError(
                 f"{rel}:{exc.lineno}: the settings file does not parse ({exc.msg}); fix the syntax "

@@ -49,5 +49,5 @@ def test_check_names_the_invalid_setting(tmp_path: Path) -> None:
     )
     ran = tenantfix("check", str(repo), cwd=repo, tmpdir=tmp_path / "tmp")
     assert ran.code == 1, ran.output
-    assert "TF014 TENANT_APPS is empty" in ran.stdout
+    assert "proj/settings.py:18: TF014 error: TENANT_APPS is empty" in ran.stdout
     assert "TENANT_APPS is empty. Maybe you don't need this app?" in ran.stdout

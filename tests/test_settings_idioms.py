@@ -355,3 +355,29 @@ def test_a_fix_that_would_hold_in_only_some_configurations_is_not_written(tmp_pa
     result = CliRunner().invoke(app, ["apply", "--no-commit", str(project)])
     assert result.exit_code == 1, result.output  # an unfixable error remains
     assert tree(project) == before
+
+
+def test_an_unreadable_router_list_holds_tf008_back_instead_of_an_error(tmp_path):
+    """TF008 is an error for an app in neither list unless another router may send it
+    elsewhere: a router list tenantfix cannot read is not evidence of "no other router"."""
+    project = build("try_name_error", "noop", tmp_path / "p")
+    settings = project / "proj" / "settings.py"
+    text = settings.read_text().replace(
+        "INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]",
+        "INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]"
+        ' + ["django.contrib.sessions"]',
+    )
+    settings.write_text(text)
+    _, findings = check_json(project)
+    assert [(f["code"], f["severity"]) for f in findings] == [("TF008", "error")]
+    settings.write_text(
+        text.replace(
+            'DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)',
+            'DATABASE_ROUTERS = (os.environ.get("EXTRA_ROUTER"), "django_tenants.routers.TenantSyncRouter")',
+        )
+    )
+    exit_code, findings = check_json(project)
+    assert exit_code == 0
+    assert not [f for f in findings if f["severity"] == "error"], findings
+    notes = analyse(project, Options()).notes
+    assert any("DATABASE_ROUTERS" in n and "TF008" in n for n in notes), notes

@@ -38,12 +38,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tenantfix.checks import Check
+from tenantfix.checks import APP_SETTINGS, Check
 from tenantfix.checks._app_list_fixes import app_key, label, settings_location
 from tenantfix.graph.model import AppList, AppListEntry, ProjectGraph, ProjectSettings
 from tenantfix.plan import Diagnostic, Fix, Severity
 
-check = Check(__name__, also=("warning",))
+# Other routers decide between error and warning: an unreadable DATABASE_ROUTERS holds it back.
+check = Check(__name__, also=("warning",), reads=APP_SETTINGS | {"DATABASE_ROUTERS"})
 
 _TENANT_ROUTERS = frozenset(
     {"django_tenants.routers.TenantSyncRouter", "tenant_schemas.routers.TenantSyncRouter"}

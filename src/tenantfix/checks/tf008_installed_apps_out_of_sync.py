@@ -9,8 +9,10 @@ Severity: error when the app's tables then exist nowhere: an app with models ins
 neither list while django-tenants' router is the only one, or INSTALLED_APPS not set at all.
 Warning when DATABASE_ROUTERS has routers besides TenantSyncRouter (the message names them):
 one of them may send the app to another database, which works; tenantfix cannot tell without
-running them. An app listed but not installed is a warning: Django never loads it, and tenantfix
-reads only installed apps, so whether it has tables to lose is unknown (unknown is not absent).
+running them. When DATABASE_ROUTERS cannot be read statically (a router object, an environment
+value) the rule is held back in that configuration and a note says so. An app listed but not
+installed is a warning: Django never loads it, and tenantfix reads only installed apps, so
+whether it has tables to lose is unknown (unknown is not absent).
 
 Why: Django loads only INSTALLED_APPS; django-tenants migrates an app only in the schemas whose
 list names it. An app with models that is installed but in neither list is planned in every

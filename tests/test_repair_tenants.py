@@ -579,3 +579,30 @@ def test_multi_type_tenant_schemas_are_not_judged_by_other_types_apps(tmp_path, 
         "its tenant type, which tenantfix does not read yet, so the 1 tenant schema(s) were not "
         "judged (public was)." in plan.stdout
     )
+
+
+def test_a_command_stuck_on_a_lock_is_killed_and_reported_as_that_commands_failure(
+    shop_repo, pg_database
+):
+    from tenantfix.batchrun import run_batch
+    from tenantfix.discover import discover
+    from tenantfix.djangorun import DjangoRunner
+
+    db = pg_database
+    notes_in(shop_repo, "neither")
+    tenants_with_data(shop_repo, db)
+    restore_settings(shop_repo)
+    location = discover(shop_repo)
+    commands = [
+        ("migrate_schemas", f"--schema={s}", "notes", "zero", "--fake") for s in ("acme", "globex")
+    ]
+    with psycopg.connect(db.url) as holder:  # another session locks globex's records
+        holder.execute("LOCK TABLE globex.django_migrations IN ACCESS EXCLUSIVE MODE")
+        with DjangoRunner(location.root, location.settings_module, db) as runner:
+            results = run_batch(runner, commands, timeout_per_command=4)
+        holder.rollback()
+    assert [r.ok for r in results] == [True, False]
+    assert "--schema=globex" in results[1].command
+    assert results[1].error and "killed after 4 s without finishing" in results[1].error
+    assert ("notes", "0001_initial") not in records(db, "acme")
+    assert ("notes", "0001_initial") in records(db, "globex")

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 
 from tenantfix.db.connect import scrub
 from tenantfix.djangorun import DjangoRunner, RunResult, final_exception, parse_output
-from tenantfix.errors import ExitCode, TenantfixError
 
 _SCRIPT = r"""
 import json, sys, time, traceback
@@ -102,11 +101,12 @@ def run_batch(
         raise
     finally:
         watchdog.stop()
-    if watchdog.fired:
-        raise TenantfixError(
-            f"`python manage.py {' '.join(commands[current or 0])}` did not finish within "
-            f"{timeout_per_command:.0f} s",
-            ExitCode.VERIFY_FAILED,
+    if watchdog.fired and current is not None:
+        # killed mid-command: a failure of that command, so the caller still says what
+        # took effect before it
+        errors.append(
+            f"tenantfix: killed after {timeout_per_command:.0f} s without finishing "
+            "(a lock held by another session?)\n"
         )
     if current is not None or (proc.returncode != 0 and not any(not r.ok for r in results[first:])):
         # the process died outside a command (settings, django.setup()) or mid-command

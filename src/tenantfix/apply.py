@@ -24,6 +24,7 @@ from tenantfix import interrupt
 from tenantfix.discover import find_manage_py
 from tenantfix.errors import ExitCode, TenantfixError
 from tenantfix.pipeline import FixResult, Options, converge_fixes
+from tenantfix.plan import REGENERATE
 from tenantfix.vcs import Identity
 
 if TYPE_CHECKING:
@@ -320,7 +321,11 @@ def _require_fixed(result: FixResult) -> None:
     """The cheap static re-check: a fix that leaves its own finding behind is not committed."""
     # by finding, not message: one that now holds in fewer configurations is still there
     fixed = {(d.code, d.finding) for d in result.fixed}
-    still = [d for d in result.remaining_after if (d.code, d.finding) in fixed]
+    # regenerated migrations get new names: any cycle left after regenerating is the fix's own
+    regenerated = {d.code for d in result.fixed if any(f.name == REGENERATE for f in d.fixes)}
+    still = [
+        d for d in result.remaining_after if (d.code, d.finding) in fixed or d.code in regenerated
+    ]
     if still:
         lines = "\n".join(f"    {d.code} {d.location}: {d.message}" for d in still)
         raise TenantfixError(

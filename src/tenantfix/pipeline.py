@@ -22,7 +22,7 @@ from tenantfix.discover import ProjectLocation, discover
 from tenantfix.errors import ExitCode, SettingsError, TenantfixError
 from tenantfix.graph.locate import checkout_venv
 from tenantfix.graph.model import ProjectGraph
-from tenantfix.plan import Diagnostic, Fix
+from tenantfix.plan import REGENERATE, Diagnostic, Fix
 from tenantfix.settings import Resolution
 
 if TYPE_CHECKING:
@@ -178,6 +178,7 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
     unfixed: list[Diagnostic] = []
     by_file: dict[str, list[Fix]] = defaultdict(list)
     labels: list[str] = []
+    removals: list[str] = []  # migration files a regenerate fix deletes before makemigrations
     for diagnostic in analysis.diagnostics:
         fixes = selected_fixes(diagnostic, options)
         (fixed if fixes else unfixed).append(diagnostic)
@@ -186,6 +187,8 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
                 label = fix.arg("app_label")
                 if label not in labels:
                     labels.append(label)
+                if fix.name == REGENERATE:
+                    removals += [r for r in fix.arg("remove").splitlines() if r not in removals]
             elif fix.path is not None and fix not in by_file[fix.path]:
                 by_file[fix.path].append(fix)
 
@@ -204,15 +207,23 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
         # makemigrations reads the project in place (it writes nothing, and generating
         # migrations does not depend on which list an app is in) while the scratch copy for
         # the re-check is made: the two overlap.
+        for rel in removals:
+            originals[rel] = (root / rel).read_bytes()
+            changes[rel] = None
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = pool.submit(_generate, analysis, labels, options) if labels else None
+            pending = (
+                pool.submit(_generate, analysis, labels, options, removals) if labels else None
+            )
             with scratch_copy(root, changes) as scratch:
                 generation = pending.result() if pending is not None else None
                 generated = generation.files if generation is not None else {}
                 if generation is not None:
                     warnings.extend(generation.notes)
                 for rel, data in generated.items():
-                    if not (root / rel).exists():
+                    if rel in removals:  # regenerated under the same name
+                        changes[rel] = data
+                        _replace_file(scratch / rel, data)
+                    elif not (root / rel).exists():
                         originals[rel] = None
                         changes[rel] = data
                         _replace_file(scratch / rel, data)
@@ -314,17 +325,27 @@ def refuse_if_django_cannot_start(analysis: Analysis) -> None:
         )
 
 
-def _generate(analysis: Analysis, labels: list[str], options: Options) -> Generation:
+def _generate(
+    analysis: Analysis, labels: list[str], options: Options, removals: Sequence[str] = ()
+) -> Generation:
     from tenantfix.makemigrations import generate_migrations
     from tenantfix.migration_scope import installed_for
 
-    return generate_migrations(
-        analysis.project.root,
-        settings_module=analysis.project.settings_module,
-        app_labels=labels,
-        python=options.python,
-        installed=installed_for(analysis.graph, labels),
-    )
+    def run(project_dir: Path) -> Generation:
+        return generate_migrations(
+            project_dir,
+            settings_module=analysis.project.settings_module,
+            app_labels=labels,
+            python=options.python,
+            installed=installed_for(analysis.graph, labels),
+        )
+
+    if not removals:
+        return run(analysis.project.root)
+    # Django's loader refuses the cyclic files themselves: makemigrations runs on a copy
+    # without them (same relative paths, so the result maps back onto the project).
+    with scratch_copy(analysis.project.root, dict.fromkeys(removals)) as scratch:
+        return run(scratch)
 
 
 def _replace_file(dest: Path, data: bytes) -> None:

@@ -10,6 +10,10 @@ from tenantfix.graph.model import Location
 Severity = Literal["error", "warning"]
 Safety = Literal["safe", "unsafe"]
 
+# Fix name of a "makemigrations" fix that first deletes the files listed in its ``remove``
+# argument (one path a line), then lets makemigrations write the app's migrations again.
+REGENERATE = "regenerate_migrations"
+
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
@@ -34,7 +38,8 @@ class Fix:
     """A codemod (by registry name) applied to one file, or a generated migration.
 
     ``kind`` is "codemod" (``name`` = codemod name, ``path`` = file, ``args`` its keyword
-    arguments) or "makemigrations" (``args`` = (("app_label", label),)).
+    arguments) or "makemigrations" (``args`` = (("app_label", label),); with ``name`` =
+    :data:`REGENERATE` also ``("remove", paths)``: the app's migration files deleted first).
     """
 
     kind: Literal["codemod", "makemigrations"]

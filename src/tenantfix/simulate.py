@@ -6,7 +6,9 @@ Mirrors what Django 5.2 and django-tenants do, step by step:
   first, then external ones where ``__first__`` of a migrated app means its first root node, of an
   unmigrated app (no ``migrations`` package) is ignored, and of an app with an *empty* migrations
   package raises ``ValueError: Dependency on app with no migrations: <label>``. Squashed migrations
-  replace their targets (nothing is applied yet).
+  replace their targets (nothing is applied yet). A cycle raises Django's
+  ``CircularDependencyError: a.0001_initial, b.0001_initial`` (``ensure_not_cyclic``; Django walks
+  a set, so which node of the cycle it names first depends on the hash seed: we walk sorted).
 - The plan is ``forwards_plan`` of every leaf node in sorted order: Django's iterative depth-first
   search that visits sorted parents, so the order is exactly Django's.
 - Each schema runs the whole plan. ``TenantSyncRouter`` allows an app's operations in public when it
@@ -16,6 +18,9 @@ Mirrors what Django 5.2 and django-tenants do, step by step:
 - On PostgreSQL an AddField's foreign key is created inline (fails at once); CreateModel's foreign
   keys and M2M tables' keys are deferred to the end of the migration. A referenced table is looked up
   in the schema, then (tenants) in public: ``search_path = tenant, public``.
+- ``RunPython``/``RunSQL`` run where their migration's app is allowed (the router is asked with
+  the migration's app label); a model the function gets with ``apps.get_model`` (or a table the
+  SQL names) whose table this schema cannot see fails there, at that operation.
 
 The first failure per schema is reported as Django prints it: the migration being applied and
 ``relation "<table>" does not exist``.
@@ -162,6 +167,70 @@ class _Graph:
                     new.parents.add(parent)
                     parent.children.add(new)
 
+    def first_cycle(self, within: set[Key] | None = None) -> list[Key] | None:
+        """Django's ``ensure_not_cyclic`` (GvR's algorithm) walked in sorted order: the cycle's
+        nodes parent first, as ``CircularDependencyError`` lists them."""
+        todo = set(self.nodes if within is None else within)
+        while todo:
+            node = min(todo)
+            todo.remove(node)
+            stack = [node]
+            while stack:
+                top = stack[-1]
+                for child in sorted(self.nodes[top].children):
+                    if within is not None and child.key not in within:
+                        continue
+                    if child.key in stack:
+                        return stack[stack.index(child.key) :]
+                    if child.key in todo:
+                        stack.append(child.key)
+                        todo.remove(child.key)
+                        break
+                else:
+                    stack.pop()
+        return None
+
+    def cyclic_components(self) -> list[list[Key]]:
+        """Strongly connected components with a cycle (Kosaraju, iterative), each sorted."""
+        order: list[Key] = []
+        seen: set[Key] = set()
+        for start in sorted(self.nodes):
+            if start in seen:
+                continue
+            seen.add(start)
+            stack: list[tuple[Key, list[Key]]] = [
+                (start, sorted(c.key for c in self.nodes[start].children))
+            ]
+            while stack:
+                key, rest = stack[-1]
+                if rest:
+                    nxt = rest.pop()
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append((nxt, sorted(c.key for c in self.nodes[nxt].children)))
+                else:
+                    order.append(key)
+                    stack.pop()
+        assigned: set[Key] = set()
+        components: list[list[Key]] = []
+        for start in reversed(order):
+            if start in assigned:
+                continue
+            component = []
+            todo = [start]
+            assigned.add(start)
+            while todo:
+                key = todo.pop()
+                component.append(key)
+                for parent in self.nodes[key].parents:
+                    if parent.key not in assigned:
+                        assigned.add(parent.key)
+                        todo.append(parent.key)
+            node = self.nodes[start]
+            if len(component) > 1 or node in node.parents:
+                components.append(sorted(component))
+        return sorted(components)
+
     def forwards_plan(self, target: Key) -> list[Key]:
         # Django's MigrationGraph.iterative_dfs, node for node
         visited: list[Key] = []
@@ -180,11 +249,8 @@ class _Graph:
         return visited
 
 
-def migration_plan(graph: ProjectGraph) -> list[Migration]:
-    """Every installed migration in the order ``migrate`` applies them to an empty schema.
-
-    Raises :class:`MigrationGraphError` with Django's message when the loader fails.
-    """
+def _loader_graph(graph: ProjectGraph) -> _Graph:
+    """The graph ``MigrationLoader.build_graph`` makes, up to (not including) the cycle check."""
     migrated = {a.label for a in graph.apps if a.has_migrations_module}
     unmigrated = {a.label for a in graph.apps if not a.has_migrations_module}
     g = _Graph()
@@ -236,6 +302,62 @@ def migration_plan(graph: ProjectGraph) -> list[Migration]:
             g.replace(m.key, m.replaces)
     if g.dummies:
         raise MigrationGraphError(f"NodeNotFoundError: {next(iter(g.dummies.values()))}")
+    return g
+
+
+def circular_dependency_error(cycle: Iterable[Key]) -> str:
+    """Django's message for a cycle given parent first."""
+    return "CircularDependencyError: " + ", ".join(_name(k) for k in cycle)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationCycle:
+    """Migrations that depend on each other (one strongly connected component of the graph).
+
+    ``cycle`` is one cycle through them, parent first, as Django's error lists it; ``edges``
+    every dependency inside the component as (dependent migration, migration it depends on).
+    """
+
+    migrations: tuple[Migration, ...]
+    cycle: tuple[Key, ...]
+    edges: tuple[tuple[Key, Key], ...]
+
+    @property
+    def error(self) -> str:
+        return circular_dependency_error(self.cycle)
+
+
+def migration_cycles(graph: ProjectGraph) -> tuple[MigrationCycle, ...]:
+    """Every group of migrations that depend on each other (empty when the loader fails before
+    it looks for cycles, or finds none)."""
+    try:
+        g = _loader_graph(graph)
+    except MigrationGraphError:
+        return ()
+    found: list[MigrationCycle] = []
+    for component in g.cyclic_components():
+        members = set(component)
+        cycle = g.first_cycle(members) or [component[0]]
+        edges = sorted(
+            (key, parent.key)
+            for key in component
+            for parent in g.nodes[key].parents
+            if parent.key in members
+        )
+        migrations = tuple(m for key in component if (m := g.nodes[key].migration) is not None)
+        found.append(MigrationCycle(migrations, tuple(cycle), tuple(edges)))
+    return tuple(found)
+
+
+def migration_plan(graph: ProjectGraph) -> list[Migration]:
+    """Every installed migration in the order ``migrate`` applies them to an empty schema.
+
+    Raises :class:`MigrationGraphError` with Django's message when the loader fails.
+    """
+    g = _loader_graph(graph)
+    cycle = g.first_cycle()
+    if cycle is not None:
+        raise MigrationGraphError(circular_dependency_error(cycle))
     leaves = g.leaves()
     by_app: dict[str, list[str]] = {}
     for label, name in leaves:
@@ -337,15 +459,28 @@ def simulate_schema(
             recorded.append(_name(migration.key))
             continue
         exists = created | visible | set(made)
-        # immediate FKs (AddField/AlterField) fail before the deferred ones of CreateModel
-        relations: list[Relation] = [r for _, r in migration.added_relations]
+        # immediate FKs (AddField/AlterField) fail before the deferred ones of CreateModel;
+        # RunPython/RunSQL fail where they run, before the deferred keys are added
+        immediate = [r for _, r in migration.added_relations]
+        deferred: list[Relation] = []
         for cm in migration.created_models:
             if state.tables.get(f"{label}.{cm.name.lower()}") is not None:
-                relations.extend(cm.relations)
+                deferred.extend(cm.relations)
         error = next(
-            (e for r in relations if (e := _missing_target(graph, state, r, exists)) is not None),
+            (e for r in immediate if (e := _missing_target(graph, state, r, exists)) is not None),
             None,
         )
+        if error is None:
+            error = code_operation_error(graph, migration, state.tables, exists, schema == PUBLIC)
+        if error is None:
+            error = next(
+                (
+                    e
+                    for r in deferred
+                    if (e := _missing_target(graph, state, r, exists)) is not None
+                ),
+                None,
+            )
         if error is not None:
             failures.append((_name(migration.key), error))
             if at_failure is None:
@@ -371,6 +506,29 @@ def simulate_schema(
         failures=tuple(failures),
         tables_past_failures=frozenset(created),
     )
+
+
+def code_operation_error(
+    graph: ProjectGraph,
+    migration: Migration,
+    tables: dict[str, str | None],
+    exists: set[str] | frozenset[str],
+    public: bool,
+) -> str | None:
+    """The error of the first RunPython/RunSQL of ``migration`` that reads a table this schema
+    cannot see (``tables``: model key -> table in the migration state so far)."""
+    for op in migration.code_operations:
+        if op.schemas == "none" or op.schemas == ("tenant" if public else "public"):
+            continue  # @tenant_migration: the function returns without running here
+        for ref, _ in op.models:
+            table = tables.get(graph.resolve_model(ref))
+            if table is not None and table not in exists:
+                return f'relation "{table}" does not exist'
+        known = {t for t in tables.values() if t is not None}
+        for table, _ in op.tables:
+            if table in known and table not in exists:
+                return f'relation "{table}" does not exist'
+    return None
 
 
 def _missing_target(

@@ -96,6 +96,11 @@ class ProjectSettings:
     tenant_domain_model: SettingValue | None = None
     database_routers: tuple[SettingValue, ...] | None = None
     database_engine: SettingValue | None = None
+    # the URLconf the public schema's domain serves (django-tenants' PublicSchemaMiddleware /
+    # TenantMainMiddleware use PUBLIC_SCHEMA_URLCONF, else ROOT_URLCONF) and the session backend
+    public_schema_urlconf: SettingValue | None = None
+    root_urlconf: SettingValue | None = None
+    session_engine: SettingValue | None = None
     legacy_tenant_schemas: bool = False  # django-tenant-schemas (``tenant_schemas``)
     # Settings only known at run time in this configuration: never read as "not set".
     unknown: tuple[UnknownSetting, ...] = ()
@@ -187,6 +192,27 @@ class CreatedModel:
 
 
 @dataclass(frozen=True, slots=True)
+class CodeOperation:
+    """A ``RunPython`` or ``RunSQL`` operation and what it reads, as far as ``ast`` can follow.
+
+    ``models`` are ``app_label.ModelName`` from ``apps.get_model(...)`` calls in the function the
+    operation runs (and the same module's helpers it calls); ``tables`` the tables a RunSQL
+    statement names. ``schemas`` is ``"public"`` / ``"tenant"`` when django-tenants'
+    ``@tenant_migration`` limits the function to those schemas, else ``"all"``. ``complete`` is
+    False when part of it could not be read (a function from another module, a computed name).
+    """
+
+    kind: str  # "RunPython" | "RunSQL"
+    location: Location
+    index: int  # position in ``operations``
+    models: tuple[tuple[str, Location], ...] = ()
+    tables: tuple[tuple[str, Location], ...] = ()
+    schemas: str = "all"
+    complete: bool = True
+    function: str | None = None  # RunPython: the name of the function it runs
+
+
+@dataclass(frozen=True, slots=True)
 class Migration:
     """One migration file, read with ``ast``."""
 
@@ -204,6 +230,8 @@ class Migration:
     altered_tables: tuple[
         tuple[str, str | None], ...
     ] = ()  # (model name, new db_table) of AlterModelTable
+    code_operations: tuple[CodeOperation, ...] = ()
+    operation_kinds: tuple[str, ...] = ()  # every operation's class name, in order
 
     @property
     def key(self) -> tuple[str, str]:

@@ -4,7 +4,8 @@ Django's loader takes every module of the ``migrations`` package whose name does
 ``_`` or ``~``; we list ``*.py`` files the same way. Only the ``Migration`` class is read:
 ``dependencies`` (tuples and ``swappable_dependency(settings.X)``), ``initial``, ``replaces``,
 ``run_before`` and, from ``operations``, ``CreateModel`` (table, proxy/managed/swappable and relation
-fields), ``AddField``/``AlterField`` relations and ``AlterModelTable``.
+fields), ``AddField``/``AlterField`` relations, ``AlterModelTable``, what ``RunPython``/``RunSQL``
+read (:mod:`tenantfix.graph.read_code_operations`) and every operation's class name.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tenantfix.graph.model import (
+    CodeOperation,
     CreatedModel,
     Dependency,
     Location,
     Migration,
     Relation,
 )
+from tenantfix.graph.read_code_operations import code_operation, module_functions
 from tenantfix.graph.read_models import (
     RELATION_KINDS,
     ImportMap,
@@ -76,6 +79,9 @@ def read_migration(
     created: list[CreatedModel] = []
     added: list[tuple[str, Relation]] = []
     altered: list[tuple[str, str | None]] = []
+    code_ops: list[CodeOperation] = []
+    kinds: list[str] = []
+    functions = module_functions(tree)
     for stmt in cls.body:
         if not (
             isinstance(stmt, ast.Assign)
@@ -93,10 +99,17 @@ def read_migration(
         elif key == "initial":
             initial = isinstance(value, ast.Constant) and value.value is True
         elif key == "operations" and isinstance(value, (ast.List, ast.Tuple)):
-            for op in value.elts:
+            for index, op in enumerate(value.elts):
                 if not isinstance(op, ast.Call):
+                    kinds.append("")  # an operation built elsewhere: not an autodetector one
                     continue
                 kind = _last(op.func)
+                kinds.append(kind)
+                if kind in ("RunPython", "RunSQL"):
+                    read = code_operation(op, index, rel, functions)
+                    if read is not None:
+                        code_ops.append(read)
+                    continue
                 args = _call_args(op)
                 if kind == "CreateModel":
                     cm = _create_model(args, rel, source, imports, resolver)
@@ -136,6 +149,8 @@ def read_migration(
         created_models=tuple(created),
         added_relations=tuple(added),
         altered_tables=tuple(altered),
+        code_operations=tuple(code_ops),
+        operation_kinds=tuple(kinds),
     )
 
 

@@ -22,7 +22,14 @@ from tenantfix.settings.evaluate import WILDCARD
 from tenantfix.settings.values import Const, Mapping_, Seq, Str, Unknown, Value, first_unknown
 
 APP_LIST_NAMES = ("SHARED_APPS", "TENANT_APPS", "INSTALLED_APPS")
-SCALAR_NAMES = ("AUTH_USER_MODEL", "TENANT_MODEL", "TENANT_DOMAIN_MODEL")
+SCALAR_NAMES = (
+    "AUTH_USER_MODEL",
+    "TENANT_MODEL",
+    "TENANT_DOMAIN_MODEL",
+    "PUBLIC_SCHEMA_URLCONF",
+    "ROOT_URLCONF",
+    "SESSION_ENGINE",
+)
 
 
 @dataclass(slots=True)
@@ -197,6 +204,9 @@ def extract(world: World, module: str, path: str, files: tuple[str, ...]) -> Pro
         tenant_domain_model=scalars["TENANT_DOMAIN_MODEL"],
         database_routers=routers,
         database_engine=engine,
+        public_schema_urlconf=scalars["PUBLIC_SCHEMA_URLCONF"],
+        root_urlconf=scalars["ROOT_URLCONF"],
+        session_engine=scalars["SESSION_ENGINE"],
         legacy_tenant_schemas="tenant_schemas" in all_values,
         unknown=tuple(reader.unknown),
     )

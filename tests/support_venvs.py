@@ -11,6 +11,7 @@ it under CI=true: CI must never pass by skipping.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -33,6 +34,7 @@ VENV_ROOT = Path(
     os.environ.get("TENANTFIX_CI_VENVS") or Path(tempfile.gettempdir()) / "tenantfix-ci-venvs"
 )
 READY = ".tenantfix-ready"
+WHEEL_DEPS = "tenantfix-deps"  # the venvs the built wheel is installed into
 
 
 def in_ci() -> bool:
@@ -133,6 +135,27 @@ def _venv(python_version: str, requirements: Sequence[str], slug: str) -> Path:
     return path
 
 
+def prebuild(
+    projects: Sequence[tuple[str, Sequence[str]]], smoke_pythons: Sequence[str] = ()
+) -> None:
+    """Build the missing venvs side by side (pip mostly waits on the network and the disk).
+
+    Errors are left for the tests: each asks for its venv again and fails or skips there with
+    pip's message (a venv whose build failed is not marked ready, so it is rebuilt then).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(python, list(reqs), reqs[0]) for python, reqs in projects]
+    jobs += [(python, dependencies(), WHEEL_DEPS) for python in smoke_pythons]
+
+    def build(job: tuple[str, list[str], str]) -> None:
+        with contextlib.suppress(BaseException):  # pytest's skip/fail outcomes included
+            _venv(*job)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(build, jobs))
+
+
 @dataclass(frozen=True)
 class ProjectVenv:
     """A project's interpreter: a venv with Django (and the project's apps) installed."""
@@ -185,7 +208,7 @@ def build_wheel() -> Path:
     return wheels[0]
 
 
-def _dependencies() -> list[str]:
+def dependencies() -> list[str]:
     import tomllib
 
     return list(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
@@ -193,7 +216,7 @@ def _dependencies() -> list[str]:
 
 def wheel_venv(python_version: str, wheel: Path) -> Path:
     """A venv of ``python_version`` with tenantfix's dependencies (cached) and this ``wheel``."""
-    path = _venv(python_version, _dependencies(), "tenantfix-deps")
+    path = _venv(python_version, dependencies(), WHEEL_DEPS)
     # the wheel itself is reinstalled every time: it is this checkout's code
     _pip(path, "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel))
     _pip(path, "check")  # its dependencies are all there, at versions it accepts

@@ -23,7 +23,14 @@ from pathlib import Path
 import pytest
 import tomllib
 from support_git import FIXTURES, copy_project, git, init_repo, snapshot
-from support_venvs import ProjectVenv, build_wheel, find_python, project_venv, wheel_venv
+from support_venvs import (
+    ProjectVenv,
+    build_wheel,
+    find_python,
+    prebuild,
+    project_venv,
+    wheel_venv,
+)
 
 import tenantfix
 
@@ -84,6 +91,9 @@ TARGETS = (
 )
 
 
+SMOKE_PYTHONS = ("3.10", "3.13")  # the oldest and the newest Python tenantfix supports
+
+
 def tenantfix_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The CLI as a user runs it, in the interpreter that runs the suite (Python 3.10+)."""
     return subprocess.run(
@@ -120,6 +130,13 @@ def manage(
         timeout=600,
         stdin=subprocess.DEVNULL,
     )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _prebuilt_venvs() -> None:
+    """A cold CI run builds every venv of this module at once, not one after another."""
+    projects = [(t.python, t.requirements) for t in (*TARGETS, TENANT_SCHEMAS) if t.requirements]
+    prebuild(projects, SMOKE_PYTHONS)
 
 
 def interpreter(target: Target) -> ProjectVenv:
@@ -266,7 +283,7 @@ def test_django_tenant_schemas_project_on_django22(tmp_path, pg_server, pg_datab
     assert "Verification passed." in result.stdout
 
 
-@pytest.mark.parametrize("python", ["3.10", "3.13"])
+@pytest.mark.parametrize("python", SMOKE_PYTHONS)
 def test_built_wheel_runs_on_supported_python(python, tmp_path):
     wheel = build_wheel()
     smoke = wheel_venv(python, wheel)

@@ -73,3 +73,13 @@ def test_the_first_fix_alone_fails_at_the_user_apps_migration(tmp_path, pg_serve
     assert not report.passed
     text = "\n".join(report.lines())
     assert "accounts.0001_initial" in text and 'relation "auth_group" does not exist' in text
+
+
+def test_the_passes_are_bounded_and_a_fix_left_undone_is_named(tmp_path, monkeypatch):
+    import tenantfix.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "MAX_FIX_PASSES", 1)
+    project = copy_project(CASE, tmp_path / "proj")
+    result = converge_fixes(project, Options())
+    assert [d.code for d in result.fixed] == ["TF001"]
+    assert "the fixes did not converge after 1 passes; still fixable: TF003" in result.warnings

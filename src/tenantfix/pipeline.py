@@ -282,7 +282,7 @@ def converge_fixes(path: Path, options: Options) -> FixResult:
                 f"the fixes did not converge after {MAX_FIX_PASSES} passes; still fixable: {codes}"
             )
     if len(rounds) == 1:
-        return first
+        return replace(first, warnings=tuple(warnings))
     return FixResult(
         analysis=first.analysis,
         changes=changes,

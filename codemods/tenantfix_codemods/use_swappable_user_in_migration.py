@@ -15,6 +15,10 @@ Argument ``target``: the hard-coded reference (``users.user``, ``auth.user``), m
 regard to case; every ``to=`` of a relation field naming it is replaced. A dependency on the
 target's app is replaced by the swappable dependency only when nothing else in the file refers
 to that app; otherwise the swappable dependency is added in front and the old one kept.
+Optional ``replace_only``: the name of the one migration of that app a dependency may be replaced
+on (the one that creates the user model, e.g. ``0001_initial``); a dependency on any other
+migration of the app (``('users', '0014_switch_pk_to_uuid')``) orders this migration after a
+later state of the user table, so it is kept and the swappable dependency added in front.
 """
 
 from __future__ import annotations
@@ -37,9 +41,10 @@ class UseSwappableUserInMigration(TenantCodemod):
     DESCRIPTION = _SUMMARY
     METADATA_DEPENDENCIES = (ScopeProvider,)
 
-    def __init__(self, context: CodemodContext, *, target: str) -> None:
+    def __init__(self, context: CodemodContext, *, target: str, replace_only: str = "") -> None:
         super().__init__(context)
         self.target = target.lower()
+        self.replace_only = replace_only
         self.app_label = self.target.partition(".")[0]
         if not self.app_label or "." not in self.target:
             raise SkipFile(f"target must be 'app_label.modelname', got {target!r}")
@@ -66,7 +71,10 @@ class UseSwappableUserInMigration(TenantCodemod):
             func=cst.Attribute(cst.Name(facts.migrations_name), cst.Name("swappable_dependency")),
             args=[cst.Arg(refs.setting_reference(self._settings_name()))],
         )
-        return tree.visit(_DependencyEditor(facts.dependencies, self.app_label, new_dep, replace))
+        editor = _DependencyEditor(
+            facts.dependencies, self.app_label, new_dep, replace, self.replace_only
+        )
+        return tree.visit(editor)
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         if not refs.is_relation_call(original_node):
@@ -95,6 +103,13 @@ def _dependency_app(node: cst.BaseExpression) -> str | None:
     """``('users', '0001_initial')`` → ``users``; anything else → None."""
     if isinstance(node, (cst.Tuple, cst.List)) and len(node.elements) == 2:
         return refs.string_value(node.elements[0].value)
+    return None
+
+
+def _dependency_name(node: cst.BaseExpression) -> str | None:
+    """``('users', '0001_initial')`` → ``0001_initial``; anything else → None."""
+    if isinstance(node, (cst.Tuple, cst.List)) and len(node.elements) == 2:
+        return refs.string_value(node.elements[1].value)
     return None
 
 
@@ -175,12 +190,18 @@ class _DependencyEditor(cst.CSTTransformer):
     """Put the swappable dependency in place of the app's dependency, or in front of the list."""
 
     def __init__(
-        self, deps: cst.List | cst.Tuple, app_label: str, new_dep: cst.Call, replace: bool
+        self,
+        deps: cst.List | cst.Tuple,
+        app_label: str,
+        new_dep: cst.Call,
+        replace: bool,
+        replace_only: str = "",
     ) -> None:
         self.deps = deps
         self.app_label = app_label
         self.new_dep = new_dep
         self.replace = replace
+        self.replace_only = replace_only
 
     def leave_List(self, original_node: cst.List, updated_node: cst.List) -> cst.BaseExpression:
         return self._edit(original_node, updated_node)
@@ -196,7 +217,10 @@ class _DependencyEditor(cst.CSTTransformer):
         elements = list(updated_node.elements)
         if self.replace:
             for index, element in enumerate(elements):
-                if _dependency_app(element.value) == self.app_label:
+                if _dependency_app(element.value) == self.app_label and (
+                    not self.replace_only
+                    or _dependency_name(element.value) in (self.replace_only, "__first__")
+                ):
                     elements[index] = element.with_changes(value=self.new_dep)
                     return updated_node.with_changes(elements=elements)
         if not elements and isinstance(updated_node, cst.List):

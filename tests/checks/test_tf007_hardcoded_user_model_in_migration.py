@@ -46,6 +46,7 @@ def graph_with(
     shared=(),
     tenant=("shop",),
     extra=(),
+    extra_users=(),
 ):
     settings = ProjectSettings(
         module="proj.settings",
@@ -72,7 +73,11 @@ def graph_with(
         created_models=() if added else (CreatedModel("Order", None, relations),),
         added_relations=tuple(("order", r) for r in relations) if added else (),
     )
-    users = App("users", "users", migrations=(migration,) if app_label == "users" else (creation,))
+    users = App(
+        "users",
+        "users",
+        migrations=(migration,) if app_label == "users" else (creation, *extra_users),
+    )
     apps = [users]
     if app_label != "users":
         apps.append(App(app_label, app_label, local=local, migrations=(migration, *extra)))
@@ -180,7 +185,10 @@ def test_finds_missing_dependency_on_user_model():
     assert "no dependency path reaches users.0001_initial" in diag.message
     assert "ValueError: Related model 'users.user' cannot be resolved" in diag.why
     [fix] = diag.fixes
-    assert (fix.args, fix.safety) == ((("target", "users.user"),), "safe")
+    assert (fix.args, fix.safety) == (
+        (("target", "users.user"), ("replace_only", "0001_initial")),
+        "safe",
+    )
 
 
 def test_finds_literal_current_user_model_without_path():

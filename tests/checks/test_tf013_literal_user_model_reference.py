@@ -9,7 +9,15 @@ from test_tf007_hardcoded_user_model_in_migration import graph_with as migration
 from test_tf007_hardcoded_user_model_in_migration import rel as migration_rel
 
 from tenantfix.checks import load_checks, run_checks, selected_checks
-from tenantfix.graph.model import USER_MODEL_SETTING
+from tenantfix.graph.model import USER_MODEL_SETTING, Dependency, Location, Migration
+
+HARD_LATER = Dependency("users", "0014_switch_pk_to_uuid")
+LATER = Migration(
+    "users",
+    "0014_switch_pk_to_uuid",
+    Location("users/migrations/0014_switch_pk_to_uuid.py", 8),
+    dependencies=(HARD,),
+)
 
 
 def run(graph):
@@ -77,7 +85,7 @@ def test_finds_migration_literal_that_reaches_the_user_table():
     [fix] = diag.fixes
     assert (fix.name, fix.args, fix.safety) == (
         "use_swappable_user_in_migration",
-        (("target", "users.user"),),
+        (("target", "users.user"), ("replace_only", "0001_initial")),
         "safe",
     )
 
@@ -92,6 +100,11 @@ def test_finds_hard_dependency_instead_of_swappable():
     "kwargs",
     [
         pytest.param(dict(relation=SETTING_REL, dependencies=(SWAPPABLE,)), id="makemigrations"),
+        # a dependency on a later migration of the user app (a pk change) is there on purpose
+        pytest.param(
+            dict(relation=SETTING_REL, dependencies=(HARD_LATER,), extra_users=(LATER,)),
+            id="hard-dependency-on-a-later-user-migration",
+        ),
         # no path at all: TF007's error, not a style point
         pytest.param(
             dict(relation=migration_rel("users.user", "'users.user'"), dependencies=()),

@@ -367,3 +367,60 @@ def test_empty_multiline_dependencies_get_makemigrations_layout():
             ]
         """,
     )
+
+
+def test_replace_only_keeps_a_dependency_on_a_later_user_migration():
+    """('profiles', '0014_switch_pk_to_uuid') orders the FK after the pk change (seen in
+    gfavre/sportfac): replacing it by the swappable dependency (__first__) would lose that."""
+    before = (
+        HEADER
+        + """
+
+        class Migration(migrations.Migration):
+
+            dependencies = [
+                ('users', '0014_switch_pk_to_uuid'),
+                ('shop', '0001_initial'),
+            ]
+
+            operations = [
+                migrations.AddField(
+                    model_name='order',
+                    name='customer',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='users.user'),
+                ),
+            ]
+        """
+    )
+    after = (
+        HEADER.replace("models\n", "models\n        from django.conf import settings\n")
+        + """
+
+        class Migration(migrations.Migration):
+
+            dependencies = [
+                migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+                ('users', '0014_switch_pk_to_uuid'),
+                ('shop', '0001_initial'),
+            ]
+
+            operations = [
+                migrations.AddField(
+                    model_name='order',
+                    name='customer',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL),
+                ),
+            ]
+        """
+    )
+    args = {"target": "users.user", "replace_only": "0001_initial"}
+    result = run_codemod(NAME, textwrap.dedent(before), args)
+    assert (result.error, result.skipped) == (None, None)
+    assert result.code == textwrap.dedent(after)
+    again = run_codemod(NAME, result.code, args)
+    assert (again.changed, again.code) == (False, result.code)
+    # the dependency on the initial migration is still replaced
+    initial = textwrap.dedent(before).replace("0014_switch_pk_to_uuid", "0001_initial")
+    replaced = run_codemod(NAME, initial, args).code
+    assert "('users', '0001_initial')" not in replaced
+    assert "migrations.swappable_dependency(settings.AUTH_USER_MODEL)," in replaced

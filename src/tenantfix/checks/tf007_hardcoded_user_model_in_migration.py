@@ -106,7 +106,9 @@ def _check_migration(
         ),
         fix_summary="depend on migrations.swappable_dependency(settings.AUTH_USER_MODEL)",
         severity="error",
-        fixes=(_fix(migration, user_key, "safe"),),
+        # a dependency on the user app that does not reach the creation stays: it is there
+        # for something else; the swappable dependency is added in front
+        fixes=(_fix(migration, user_key, "safe", replace_only=creation.name),),
     )
 
 
@@ -157,12 +159,15 @@ def _step(graph: ProjectGraph, app: App) -> str | None:
     return None
 
 
-def _fix(migration: Migration, target: str, safety: Safety) -> Fix:
+def _fix(migration: Migration, target: str, safety: Safety, replace_only: str = "") -> Fix:
+    args: tuple[tuple[str, str], ...] = (("target", target),)
+    if replace_only:
+        args = (*args, ("replace_only", replace_only))
     return Fix(
         kind="codemod",
         name=CODEMOD,
         path=migration.location.path,
-        args=(("target", target),),
+        args=args,
         safety=safety,
         description=f"{migration.app_label}.{migration.name}: settings.AUTH_USER_MODEL",
     )

@@ -131,7 +131,9 @@ def _migration(
         kind="codemod",
         name=MIGRATION_CODEMOD,
         path=migration.location.path,
-        args=(("target", user_key),),
+        # only a dependency on the user model's creation may become the swappable one: a
+        # dependency on a later migration of the user app orders this after that state
+        args=(("target", user_key), ("replace_only", creation.name if creation else "__first__")),
         safety="safe",
         description=f"{name}: settings.AUTH_USER_MODEL",
     )
@@ -160,12 +162,19 @@ def _migration(
         )
     if literal or any(d.swappable == SETTING for d in migration.dependencies):
         return
+    creates = {"__first__", creation.name} if creation is not None else {"__first__"}
     hard = next(
-        (d for d in migration.dependencies if d.swappable is None and d.app_label == user_label),
+        (
+            d
+            for d in migration.dependencies
+            if d.swappable is None and d.app_label == user_label and d.name in creates
+        ),
         None,
     )
     if hard is None:
-        return  # other dependencies order it after the user model: nothing literal to report
+        # other dependencies order it after the user model, or it depends on a later migration
+        # of the user app on purpose (a pk or field change): nothing to report
+        return
     yield Diagnostic(
         code=check.code,
         message=(

@@ -6,8 +6,8 @@ the test, no timing), a slow fake pauses the process exactly there and drops a m
 test waits for the marker, then interrupts:
 
 - start-up: an import hook pauses the import of typer (the first heavy import);
-- the rewrite: libcst's ``Codemod.transform_module`` pauses, inside libcst's own ``try`` (where
-  libcst turns KeyboardInterrupt into TransformExit);
+- the rewrite: libcst's ``parse_module`` pauses (the rewrite's first step; a Ctrl-C there once
+  surfaced as libcst's TransformExit, a refusal with exit 3);
 - makemigrations: ``--python`` is a wrapper script that pauses before running the driver;
 - ``git worktree add``: a ``git`` wrapper on PATH adds the worktree, then pauses.
 """
@@ -64,14 +64,14 @@ def patched(name, patch):
     return spec
 
 
-def slow_transform(module):
-    original = module.Codemod.transform_module
+def slow_parse(module):
+    original = module.parse_module
 
-    def transform_module(self, tree):
+    def parse_module(*args, **kwargs):
         pause()
-        return original(self, tree)
+        return original(*args, **kwargs)
 
-    module.Codemod.transform_module = transform_module
+    module.parse_module = parse_module
 
 
 def slow_echo(module):
@@ -89,8 +89,8 @@ class PauseFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if MODE == "import" and name == ARG:
             pause()
-        if MODE == "rewrite" and name == "libcst.codemod._codemod":
-            return patched(name, slow_transform)
+        if MODE == "rewrite" and name == "libcst":
+            return patched(name, slow_parse)
         if MODE == "echo" and name == "typer":
             return patched(name, slow_echo)
         return None

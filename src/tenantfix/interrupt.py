@@ -1,9 +1,9 @@
 """Ctrl-C: exit 130, say exactly what was written (usually nothing), leave nothing behind.
 
 Python raises ``KeyboardInterrupt`` wherever the main thread happens to be, but a library may
-swallow it: libcst turns it into ``TransformExit`` inside a transform (our codemods then report
-"transform exited", which would read as a refusal), and a git child killed by the same Ctrl-C
-makes GitPython raise ``GitCommandError``. So the commands :func:`watch` for SIGINT, and a
+swallow it: libcst's ``transform_module`` turns it into ``TransformExit`` (which read as a
+refusal, "transform exited", exit 3), and a git child killed by the same Ctrl-C makes GitPython
+raise ``GitCommandError``. So the commands :func:`watch` for SIGINT, and a
 failure that follows one is reported as the interrupt, not as the failure it caused.
 
 What the message says was written comes from a journal: each write records itself with

@@ -285,3 +285,28 @@ def test_ctrl_c_while_printing_the_result_says_the_branch_was_created(writeup_re
     assert {k: v for k, v in after.items() if k != "refs"} == {
         k: v for k, v in before.items() if k != "refs"
     }
+
+
+def test_ctrl_c_after_no_commit_wrote_the_files_names_them(writeup_repo, tmp_path):
+    """`--no-commit`: the files were written (all of them) before Ctrl-C; the message lists them."""
+    work = tmp_path / "work"
+    work.mkdir()
+    mark = work / "reached"
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1", "TF_TEST_MARK": str(mark)}
+    pause_with_hook(work, env, "echo:Changed 3 file(s)")
+
+    code, out, err = interrupt_at(
+        mark, ["apply", "--no-commit", str(writeup_repo)], cwd=writeup_repo, env=env
+    )
+
+    assert code == 130, out + err
+    assert (
+        "tenantfix: interrupted; the fix was written to 3 file(s): "
+        "accreditation_portal/settings.py, audit/migrations/0001_initial.py, "
+        "audit/migrations/__init__.py"
+    ) in err, err
+    assert (writeup_repo / "audit" / "migrations" / "0001_initial.py").is_file()
+    assert "Traceback" not in err, err
+    assert list(tmpdir.iterdir()) == []

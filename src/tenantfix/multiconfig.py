@@ -72,6 +72,20 @@ def union_settings(resolutions: Sequence[Resolution]) -> ProjectSettings:
     return replace(first, installed_apps=installed)
 
 
+def urlconf_modules(resolutions: Sequence[Resolution]) -> list[str]:
+    """Every URLconf module (PUBLIC_SCHEMA_URLCONF, ROOT_URLCONF) a configuration names."""
+    return [
+        value.value
+        for resolution in resolutions
+        for configuration in resolution.configurations
+        for value in (
+            configuration.settings.public_schema_urlconf,
+            configuration.settings.root_urlconf,
+        )
+        if value is not None
+    ]
+
+
 def restrict(graph: ProjectGraph, settings: ProjectSettings) -> ProjectGraph:
     """The graph of one configuration: its settings and only the apps it installs."""
     wanted = {e.value for e in app_entries(settings)}
@@ -86,6 +100,7 @@ def restrict(graph: ProjectGraph, settings: ProjectSettings) -> ProjectGraph:
         unresolved_apps=unresolved,
         source=graph.source,
         packages=graph.packages,
+        urlconfs=graph.urlconfs,
     )
 
 

@@ -95,7 +95,8 @@ class FixResult:
 
 def analyse(path: Path, options: Options) -> Analysis:
     from tenantfix.graph.build import build_graph
-    from tenantfix.multiconfig import judge, restrict, union_settings
+    from tenantfix.graph.read_urls import read_urlconfs
+    from tenantfix.multiconfig import judge, restrict, union_settings, urlconf_modules
     from tenantfix.settings import resolve_configurations
     from tenantfix.suppress import split_suppressed
 
@@ -132,6 +133,7 @@ def analyse(path: Path, options: Options) -> Analysis:
     graph = build_graph(
         project.root, union_settings(resolutions), python=options.python, probe=probed
     )
+    graph = replace(graph, urlconfs=read_urlconfs(project.root, urlconf_modules(resolutions)))
     verdicts = judge(graph, resolutions, options.select, options.ignore)
     kept, suppressed = split_suppressed(list(verdicts.diagnostics), project.root)
     notes = [note.text() for note in verdicts.notes]

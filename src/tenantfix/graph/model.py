@@ -281,6 +281,27 @@ class PackagesUsed:
 
 
 @dataclass(frozen=True, slots=True)
+class UrlRoute:
+    """A URL pattern that serves Django's admin or login views (``admin.site.urls``,
+    ``include("django.contrib.auth.urls")``, ``auth_views.LoginView``, ``include("allauth.urls")``)."""
+
+    kind: str  # "admin" | "auth"
+    written: str
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class UrlConf:
+    """A URLconf module named by ROOT_URLCONF / PUBLIC_SCHEMA_URLCONF, read with ``ast`` with
+    the project's own modules it includes. ``path`` is None when the module was not found in the
+    project (an installed package, or a name only known at run time): its routes are unknown."""
+
+    module: str
+    path: str | None
+    routes: tuple[UrlRoute, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectGraph:
     """Settings plus every app they name; the single input of checks and the simulation."""
 
@@ -290,6 +311,7 @@ class ProjectGraph:
     unresolved_apps: tuple[AppListEntry, ...] = ()  # list entries we could not locate
     source: str = "static"  # "static" or "probe" (the project's interpreter was asked)
     packages: PackagesUsed | None = None  # where installed apps were looked for
+    urlconfs: tuple[UrlConf, ...] = ()  # every URLconf module a configuration names
     _by_label: dict[str, App] = field(default_factory=dict, compare=False, repr=False)
     _by_value: dict[str, App] = field(default_factory=dict, compare=False, repr=False)
 
@@ -299,6 +321,9 @@ class ProjectGraph:
 
     def app(self, label: str) -> App | None:
         return self._by_label.get(label)
+
+    def urlconf(self, module: str) -> UrlConf | None:
+        return next((u for u in self.urlconfs if u.module == module), None)
 
     def app_for_entry(self, value: str) -> App | None:
         return self._by_value.get(value)

@@ -91,6 +91,7 @@ def test_action_opens_then_keeps_one_pull_request(
     env = {
         "PATH": f"{action_venv / 'bin'}:/usr/bin:/bin",
         "HOME": os.environ.get("HOME", "/tmp"),
+        "TENANTFIX_CACHE_DIR": os.environ["TENANTFIX_CACHE_DIR"],  # conftest: not the user's
         # what the runner provides; pip gets no index: everything is installed already
         "GITHUB_ACTIONS": "true",
         "CI": "true",

@@ -26,6 +26,7 @@ from tenantfix.plan import REGENERATE, Diagnostic, Fix
 from tenantfix.settings import Resolution
 
 if TYPE_CHECKING:
+    from tenantfix.graph.cache import ExtractCache
     from tenantfix.makemigrations import Generation
 
 _COPY_SKIP_DIRS = {
@@ -53,6 +54,7 @@ class Options:
     keep_in_tenant_apps: bool = False
     keep_apps: tuple[str, ...] = ()  # keep only these apps in TENANT_APPS when moving
     probe: bool = False  # ask the project's interpreter for the exact app registry and plan
+    cache: bool = True  # keep extractions in the user's cache directory (--no-cache: off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +95,10 @@ class FixResult:
         return commit_message(self)
 
 
-def analyse(path: Path, options: Options) -> Analysis:
+def analyse(path: Path, options: Options, *, cache: ExtractCache | None = None) -> Analysis:
+    """``check``; ``cache`` shares parsed files between the analyses of one run."""
     from tenantfix.graph.build import build_graph
+    from tenantfix.graph.cache import ExtractCache
     from tenantfix.graph.read_urls import read_urlconfs
     from tenantfix.multiconfig import judge, restrict, union_settings, urlconf_modules
     from tenantfix.settings import resolve_configurations
@@ -130,9 +134,13 @@ def analyse(path: Path, options: Options) -> Analysis:
         loaded = probed.settings if probed is not None else None
         resolutions[0] = decide_with_probe(resolutions[0], here, loaded)
     # Models and migrations are read once, for every app any configuration installs.
+    if cache is None:
+        cache = ExtractCache(persist=options.cache)
+    cache.attach(project.root)
     graph = build_graph(
-        project.root, union_settings(resolutions), python=options.python, probe=probed
+        project.root, union_settings(resolutions), python=options.python, probe=probed, cache=cache
     )
+    cache.save()
     graph = replace(graph, urlconfs=read_urlconfs(project.root, urlconf_modules(resolutions)))
     verdicts = judge(graph, resolutions, options.select, options.ignore)
     kept, suppressed = split_suppressed(list(verdicts.diagnostics), project.root)
@@ -169,11 +177,14 @@ def selected_fixes(diagnostic: Diagnostic, options: Options) -> tuple[Fix, ...]:
     return tuple(fixes)
 
 
-def compute_fixes(path: Path, options: Options) -> FixResult:
+def compute_fixes(path: Path, options: Options, *, cache: ExtractCache | None = None) -> FixResult:
     """Everything ``apply`` would change, computed in memory and in a scratch copy."""
+    from tenantfix.graph.cache import ExtractCache
     from tenantfix.rewrite import rewrite_file
 
-    analysis = analyse(path, options)
+    # one parse per file content: the re-check reads again only what a fix changed
+    cache = cache if cache is not None else ExtractCache(persist=options.cache)
+    analysis = analyse(path, options, cache=cache)
     refuse_if_django_cannot_start(analysis)
     root = analysis.project.root
     fixed: list[Diagnostic] = []
@@ -230,7 +241,7 @@ def compute_fixes(path: Path, options: Options) -> FixResult:
                         changes[rel] = data
                         _replace_file(scratch / rel, data)
                 # The cheap static re-check: the fixed codes must be gone from the result.
-                remaining = analyse(scratch, options).diagnostics
+                remaining = analyse(scratch, options, cache=cache.scratch()).diagnostics
     return FixResult(
         analysis=analysis,
         changes=changes,
@@ -254,7 +265,10 @@ def converge_fixes(path: Path, options: Options) -> FixResult:
     pass re-checks the tree with every earlier pass's changes applied (a scratch copy) and fixes
     what is newly fixable, for at most ``MAX_FIX_PASSES`` passes. Nothing is written.
     """
-    first = compute_fixes(path, options)
+    from tenantfix.graph.cache import ExtractCache
+
+    cache = ExtractCache(persist=options.cache)
+    first = compute_fixes(path, options, cache=cache)
     result = first
     changes = dict(first.changes)
     originals = dict(first.originals)
@@ -266,7 +280,7 @@ def converge_fixes(path: Path, options: Options) -> FixResult:
         if not _newly_fixable(result.remaining_after, seen, options):
             break
         with scratch_copy(first.project_root, changes) as scratch:
-            result = compute_fixes(scratch, options)
+            result = compute_fixes(scratch, options, cache=cache.scratch())
         for rel, data in result.changes.items():
             originals.setdefault(rel, result.originals.get(rel))
             changes[rel] = data

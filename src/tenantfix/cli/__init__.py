@@ -40,6 +40,12 @@ def __getattr__(name: str) -> object:
 def main() -> None:
     """The console entry point (``tenantfix``, ``python -m tenantfix``)."""
     try:
+        if sys.argv[1:] == ["--version"]:
+            # what editors and pre-commit ask first: answered without loading typer (~60 ms)
+            from tenantfix import __version__
+
+            sys.stdout.write(f"tenantfix {__version__}\n")
+            return
         load_app()()
     except KeyboardInterrupt as exc:  # while loading typer and the commands
         from tenantfix import interrupt

@@ -45,6 +45,15 @@ SelectOpt = Annotated[
         "default selection; opt-in rules run only when selected (--select TF013, or TF for all).",
     ),
 ]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="Parse every model and migration file again and write no cache (also "
+        "TENANTFIX_NO_CACHE=1). The cache lives in the user's cache directory "
+        "(TENANTFIX_CACHE_DIR overrides), never in the project.",
+    ),
+]
 IgnoreOpt = Annotated[
     list[str] | None,
     typer.Option("--ignore", help="Skip these rule codes or prefixes (repeatable)."),

@@ -12,6 +12,7 @@ from tenantfix.cli._app import app
 from tenantfix.cli._common import (
     FailLevelOpt,
     IgnoreOpt,
+    NoCacheOpt,
     PathArg,
     PythonOpt,
     SelectOpt,
@@ -148,6 +149,7 @@ def apply(
             help="With --verify: use this server (a scratch database is created and dropped).",
         ),
     ] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Rewrite settings, models and migrations, generate missing migrations, commit on a branch.
 
@@ -192,6 +194,7 @@ def apply(
             unsafe_fixes=config.unsafe_fixes,
             keep_in_tenant_apps=keep_in_tenant_apps,
             keep_apps=config.keep_in_tenant_apps,
+            cache=not no_cache,
         )
         from tenantfix.cli._progress import StepProgress
 

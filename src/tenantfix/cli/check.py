@@ -11,6 +11,7 @@ from tenantfix.cli._app import app
 from tenantfix.cli._common import (
     FailLevelOpt,
     IgnoreOpt,
+    NoCacheOpt,
     PathArg,
     PythonOpt,
     SelectOpt,
@@ -41,6 +42,7 @@ def check(
         ),
     ] = False,
     fail_level: FailLevelOpt = None,
+    no_cache: NoCacheOpt = False,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")
     ] = False,
@@ -75,6 +77,7 @@ def check(
             select=config.select,
             ignore=config.ignore,
             probe=probe or config.probe,
+            cache=not no_cache,
         )
         analysis = analyse(path, options)
         graph = analysis.graph

@@ -13,8 +13,10 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from tenantfix.graph import contrib
+from tenantfix.graph.cache import ExtractCache
 from tenantfix.graph.locate import LocatedApp, Locator, find_packages
 from tenantfix.graph.model import (
     App,
@@ -28,11 +30,16 @@ from tenantfix.graph.model import (
     ProjectSettings,
 )
 from tenantfix.graph.probe import ProbeResult
-from tenantfix.graph.read_migrations import migration_files, read_migration
+from tenantfix.graph.read_migrations import (
+    extract_migration,
+    migration_files,
+    migration_from_raw,
+    migration_module,
+)
 from tenantfix.graph.read_models import (
     TargetResolver,
+    extract_model_file,
     inherit_relations,
-    parse_model_files,
     read_models,
 )
 
@@ -62,6 +69,7 @@ def build_graph(
     python: str | None = None,
     probe: ProbeResult | None = None,
     environ: Mapping[str, str] | None = None,
+    cache: ExtractCache | None = None,
 ) -> ProjectGraph:
     """Locate and read every app the settings install; the input of checks and simulation.
 
@@ -69,8 +77,12 @@ def build_graph(
     (``python`` = ``--python``; ``environ`` defaults to ``os.environ``, for ``$VIRTUAL_ENV``).
     With ``probe`` (see :func:`tenantfix.graph.probe.probe`) the app registry is Django's own and
     ``ProjectGraph.source`` is ``"probe"``; models and migrations are read statically either way.
+    ``cache`` (see :mod:`tenantfix.graph.cache`) gives each file's extraction when its content was
+    read before; without one, every file is parsed.
     """
     root = root.resolve()
+    if cache is None:
+        cache = ExtractCache(persist=False)
     located: list[LocatedApp | _Bundled] = []
     unresolved: list[AppListEntry] = []
     if probe is not None:
@@ -121,8 +133,12 @@ def build_graph(
         if isinstance(app, _Bundled):
             models_per_app[app.label] = contrib.bundled_models(app.spec, module_labels)
             continue
-        parsed = parse_model_files(_model_files(app.directory, app.name), rel)
-        models_per_app[app.label] = read_models(parsed, app.label, module_labels, setting_models)
+        raw_files = [
+            (rel(path), raw)
+            for path, module in _model_files(app.directory, app.name)
+            if (raw := _model_file(cache, path, module)) is not None
+        ]
+        models_per_app[app.label] = read_models(raw_files, app.label, module_labels, setting_models)
     # inheritance crosses apps (users.User -> auth.AbstractUser): resolve over all models at once
     by_key = {f"{m.app_label}.{m.name}": m for ms in models_per_app.values() for m in ms}
     inherited = inherit_relations(by_key)
@@ -141,12 +157,9 @@ def build_graph(
                 app.label, {m.name: app.label for m in models}, module_labels, setting_models
             )
             migrations = tuple(
-                m
-                for m in (
-                    read_migration(p, rel(p), app.label, app.name, resolver, swappable_labels)
-                    for p in migration_files(migrations_dir)
-                )
-                if m is not None
+                migration_from_raw(mig, p.stem, rel(p), app.label, resolver, swappable_labels)
+                for p in migration_files(migrations_dir)
+                if (mig := _migration_file(cache, p, migration_module(app.name, p))) is not None
             )
         models_file = app.directory / "models.py"
         models_pkg = app.directory / "models" / "__init__.py"
@@ -182,6 +195,20 @@ def build_graph(
         source="static" if probe is None else "probe",
         packages=packages,
     )
+
+
+def _model_file(cache: ExtractCache, path: Path, module: str) -> list[object] | None:
+    raw: list[object] | None = cache.get(
+        path, "models", module, lambda text: extract_model_file(text, path, module)
+    )
+    return raw
+
+
+def _migration_file(cache: ExtractCache, path: Path, module: str) -> dict[str, Any] | None:
+    raw: dict[str, Any] | None = cache.get(
+        path, "migration", module, lambda text: extract_migration(text, path, module)
+    )
+    return raw
 
 
 class _Bundled:

@@ -13,22 +13,18 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from tenantfix.graph.model import (
-    CodeOperation,
-    CreatedModel,
-    Dependency,
-    Location,
-    Migration,
-    Relation,
-)
+from tenantfix.graph.model import CodeOperation, CreatedModel, Dependency, Location, Migration
 from tenantfix.graph.read_code_operations import code_operation, module_functions
 from tenantfix.graph.read_models import (
     RELATION_KINDS,
     ImportMap,
     SourceText,
     TargetResolver,
-    relation_of,
+    parse_source,
+    relation_from_raw,
+    relation_raw,
 )
 
 _CREATE_MODEL_ARGS = ("name", "fields", "options", "bases", "managers")
@@ -61,8 +57,25 @@ def read_migration(
     """
     try:
         text = path.read_text(encoding="utf-8")
-        tree = ast.parse(text, filename=str(path))
-    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+    except (OSError, UnicodeDecodeError):
+        return None
+    raw = extract_migration(text, path, migration_module(app_module, path))
+    if raw is None:
+        return None
+    return migration_from_raw(raw, path.stem, rel, app_label, resolver, swappable_labels)
+
+
+def migration_module(app_module: str, path: Path) -> str:
+    return f"{app_module}.migrations.{path.stem}"
+
+
+def extract_migration(text: str, path: Path, module: str) -> dict[str, list[object]] | None:
+    """What a migration file says by itself (plain lists for the cache, see
+    :mod:`tenantfix.graph.read_models` for the raw relation form); ``None`` when it does not
+    parse or holds no ``Migration`` class. Dependencies are ``[app, name, None]`` or, for
+    ``swappable_dependency(settings.X)``, ``[None, "__first__", "X"]``."""
+    tree = parse_source(text, path)
+    if tree is None:
         return None
     cls = next(
         (n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Migration"), None
@@ -70,17 +83,16 @@ def read_migration(
     if cls is None:
         return None
     source = SourceText(text)
-    imports = ImportMap.of(tree, f"{app_module}.migrations.{path.stem}", False)
-    name = path.stem
-    deps: list[Dependency] = []
-    run_before: list[tuple[str, str]] = []
-    replaces: list[tuple[str, str]] = []
+    imports = ImportMap.of(tree, module, False)
+    deps: list[object] = []
+    run_before: list[object] = []
+    replaces: list[object] = []
     initial = False
-    created: list[CreatedModel] = []
-    added: list[tuple[str, Relation]] = []
-    altered: list[tuple[str, str | None]] = []
-    code_ops: list[CodeOperation] = []
-    kinds: list[str] = []
+    created: list[object] = []
+    added: list[object] = []
+    altered: list[object] = []
+    code_ops: list[object] = []
+    kinds: list[object] = []
     functions = module_functions(tree)
     for stmt in cls.body:
         if not (
@@ -91,7 +103,7 @@ def read_migration(
             continue
         key, value = stmt.targets[0].id, stmt.value
         if key == "dependencies":
-            deps.extend(_dependencies(value, swappable_labels))
+            deps.extend(_dependencies(value))
         elif key == "run_before":
             run_before.extend(_pairs(value))
         elif key == "replaces":
@@ -106,13 +118,13 @@ def read_migration(
                 kind = _last(op.func)
                 kinds.append(kind)
                 if kind in ("RunPython", "RunSQL"):
-                    read = code_operation(op, index, rel, functions)
+                    read = code_operation(op, index, "", functions)
                     if read is not None:
-                        code_ops.append(read)
+                        code_ops.append(_code_operation_raw(read))
                     continue
                 args = _call_args(op)
                 if kind == "CreateModel":
-                    cm = _create_model(args, rel, source, imports, resolver)
+                    cm = _create_model(args, source, imports)
                     if cm is not None:
                         created.append(cm)
                 elif kind in ("AddField", "AlterField"):
@@ -120,37 +132,101 @@ def read_migration(
                     field_name = _str(args.get("name"))
                     fld = args.get("field")
                     if model_name and field_name and isinstance(fld, ast.Call):
-                        r = relation_of(
-                            fld,
-                            field_name,
-                            resolver,
-                            imports,
-                            model_name,
-                            source,
-                            Location(rel, op.lineno, op.col_offset),
-                        )
+                        r = relation_raw(fld, field_name, imports, source, op.lineno, op.col_offset)
                         if r is not None:
-                            added.append((model_name, r))
+                            added.append([model_name, r])
                 elif kind == "AlterModelTable":
                     model_name = _str(args.get("name"))
                     table = args.get("table")
                     if model_name and isinstance(table, ast.Constant):
                         altered.append(
-                            (model_name, table.value if isinstance(table.value, str) else None)
+                            [model_name, table.value if isinstance(table.value, str) else None]
                         )
+    return {
+        "at": [cls.lineno, cls.col_offset],
+        "dependencies": deps,
+        "run_before": run_before,
+        "replaces": replaces,
+        "initial": [initial],
+        "created": created,
+        "added": added,
+        "altered": altered,
+        "code": code_ops,
+        "kinds": kinds,
+    }
+
+
+def migration_from_raw(
+    raw: Mapping[str, list[Any]],
+    name: str,
+    rel: str,
+    app_label: str,
+    resolver: TargetResolver,
+    swappable_labels: Mapping[str, str],
+) -> Migration:
+    """The :class:`Migration` of :func:`extract_migration`'s result, for this run's apps."""
+    line, col = raw["at"]
+    deps = tuple(
+        Dependency(a, b)
+        if setting is None
+        else Dependency(swappable_labels.get(setting, ""), b, setting)
+        for a, b, setting in raw["dependencies"]
+    )
+    created = tuple(
+        CreatedModel(
+            name=model,
+            db_table=db_table,
+            relations=tuple(relation_from_raw(r, resolver, model, rel) for r in relations),
+            proxy=proxy,
+            managed=managed,
+            swappable=swappable,
+        )
+        for model, db_table, relations, proxy, managed, swappable in raw["created"]
+    )
     return Migration(
         app_label=app_label,
         name=name,
-        location=Location(rel, cls.lineno, cls.col_offset),
-        dependencies=tuple(deps),
-        run_before=tuple(run_before),
-        replaces=tuple(replaces),
-        initial=initial,
-        created_models=tuple(created),
-        added_relations=tuple(added),
-        altered_tables=tuple(altered),
-        code_operations=tuple(code_ops),
-        operation_kinds=tuple(kinds),
+        location=Location(rel, line, col),
+        dependencies=deps,
+        run_before=tuple((a, b) for a, b in raw["run_before"]),
+        replaces=tuple((a, b) for a, b in raw["replaces"]),
+        initial=raw["initial"][0] is True,
+        created_models=created,
+        added_relations=tuple(
+            (model, relation_from_raw(r, resolver, model, rel)) for model, r in raw["added"]
+        ),
+        altered_tables=tuple((model, table) for model, table in raw["altered"]),
+        code_operations=tuple(_code_operation(op, rel) for op in raw["code"]),
+        operation_kinds=tuple(raw["kinds"]),
+    )
+
+
+def _code_operation_raw(op: CodeOperation) -> list[object]:
+    # read with an empty path: the file's path is the run's (a scratch copy has another root)
+    return [
+        op.kind,
+        op.location.line,
+        op.location.column,
+        op.index,
+        [[ref, at.line, at.column] for ref, at in op.models],
+        [[table, at.line, at.column] for table, at in op.tables],
+        op.schemas,
+        op.complete,
+        op.function,
+    ]
+
+
+def _code_operation(raw: list[Any], rel: str) -> CodeOperation:
+    kind, line, col, index, models, tables, schemas, complete, function = raw
+    return CodeOperation(
+        kind,
+        Location(rel, line, col),
+        index,
+        models=tuple((ref, Location(rel, at_line, at_col)) for ref, at_line, at_col in models),
+        tables=tuple((name, Location(rel, at_line, at_col)) for name, at_line, at_col in tables),
+        schemas=schemas,
+        complete=complete,
+        function=function,
     )
 
 
@@ -175,48 +251,43 @@ def _call_args(call: ast.Call) -> dict[str, ast.expr]:
     return args
 
 
-def _pairs(node: ast.expr) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
+def _pairs(node: ast.expr) -> list[list[str]]:
+    out: list[list[str]] = []
     if isinstance(node, (ast.List, ast.Tuple)):
         for item in node.elts:
             if isinstance(item, (ast.Tuple, ast.List)) and len(item.elts) == 2:
                 a, b = (_str(e) for e in item.elts)
                 if a is not None and b is not None:
-                    out.append((a, b))
+                    out.append([a, b])
     return out
 
 
-def _dependencies(node: ast.expr, swappable_labels: Mapping[str, str]) -> list[Dependency]:
-    deps: list[Dependency] = []
+def _dependencies(node: ast.expr) -> list[list[str | None]]:
+    deps: list[list[str | None]] = []
     if not isinstance(node, (ast.List, ast.Tuple)):
         return deps
     for item in node.elts:
         if isinstance(item, (ast.Tuple, ast.List)) and len(item.elts) == 2:
             a, b = (_str(e) for e in item.elts)
             if a is not None and b is not None:
-                deps.append(Dependency(a, b))
+                deps.append([a, b, None])
         elif isinstance(item, ast.Call) and _last(item.func) == "swappable_dependency":
             arg = item.args[0] if item.args else None
             if isinstance(arg, ast.Attribute):
-                setting = arg.attr
-                deps.append(Dependency(swappable_labels.get(setting, ""), "__first__", setting))
+                deps.append([None, "__first__", arg.attr])
             elif isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 # swappable_dependency("users.User"): a plain dependency on that app
-                deps.append(Dependency(arg.value.partition(".")[0], "__first__"))
+                deps.append([arg.value.partition(".")[0], "__first__", None])
     return deps
 
 
 def _create_model(
-    args: dict[str, ast.expr],
-    rel: str,
-    source: SourceText,
-    imports: ImportMap,
-    resolver: TargetResolver,
-) -> CreatedModel | None:
+    args: dict[str, ast.expr], source: SourceText, imports: ImportMap
+) -> list[object] | None:
     name = _str(args.get("name"))
     if name is None:
         return None
-    relations: list[Relation] = []
+    relations: list[object] = []
     fields = args.get("fields")
     if isinstance(fields, (ast.List, ast.Tuple)):
         for item in fields.elts:
@@ -225,15 +296,7 @@ def _create_model(
             field_name = _str(item.elts[0])
             call = item.elts[1]
             if field_name and isinstance(call, ast.Call) and _last(call.func) in RELATION_KINDS:
-                r = relation_of(
-                    call,
-                    field_name,
-                    resolver,
-                    imports,
-                    name,
-                    source,
-                    Location(rel, item.lineno, item.col_offset),
-                )
+                r = relation_raw(call, field_name, imports, source, item.lineno, item.col_offset)
                 if r is not None:
                     relations.append(r)
     db_table: str | None = None
@@ -252,11 +315,4 @@ def _create_model(
                 managed = not (isinstance(v, ast.Constant) and v.value is False)
             elif key == "swappable":
                 swappable = _str(v)
-    return CreatedModel(
-        name=name,
-        db_table=db_table,
-        relations=tuple(relations),
-        proxy=proxy,
-        managed=managed,
-        swappable=swappable,
-    )
+    return [name, db_table, relations, proxy, managed, swappable]

@@ -10,7 +10,7 @@ across apps, e.g. ``AbstractUser``) is applied by :func:`inherit_relations` once
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -113,30 +113,7 @@ class TargetResolver:
         return f"{label}.{name}" if label else None
 
     def resolve(self, node: ast.expr, imports: ImportMap, owner: str | None) -> str | None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            value = node.value
-            if value == "self":
-                return f"{self.app_label}.{owner}" if owner else None
-            if "." in value:
-                return value
-            return f"{self.app_label}.{value}"
-        if isinstance(node, ast.Call) and _dotted(node.func).endswith("get_user_model"):
-            return USER_MODEL_SETTING
-        dotted = _dotted(node)
-        if not dotted:
-            return None
-        if dotted.endswith("AUTH_USER_MODEL"):
-            return USER_MODEL_SETTING
-        if dotted.startswith("settings."):
-            return self.setting_models.get(dotted.partition(".")[2])
-        if dotted in imports.user_model_aliases:
-            return USER_MODEL_SETTING
-        if "." not in dotted and dotted in self.local_classes and dotted not in imports.names:
-            return f"{self.local_classes[dotted]}.{dotted}"
-        qualified = imports.qualify(dotted)
-        if qualified is None:
-            return None
-        return self.qualified_class(qualified)
+        return resolve_target(target_raw(node, imports), self, owner)
 
 
 def _dotted(node: ast.expr) -> str:
@@ -173,6 +150,100 @@ class SourceText:
         return (chunk + self._lines[last][:end_col]).decode()
 
 
+# A file's reading is split in two: what depends only on its text and module (``extract_*``,
+# plain lists so that the cache can store them as JSON) and the cheap resolution against the
+# run's apps and settings (``*_from_raw``). Raw forms:
+#   target   [dotted or string, tag, qualified, is_alias, in_imports]; tag "s" string constant,
+#            "u" get_user_model(), "d" dotted name ("" when not a name: unresolvable)
+#   relation [kind, field_name, target, written, line, column]
+#   base     [dotted, qualified, in_imports, unparsed]
+#   class    [name, line, column, bases, body_says_model, db_table, abstract, proxy, relations]
+RawTarget = list[object]
+RawRelation = list[object]
+
+
+def target_raw(node: ast.expr, imports: ImportMap) -> RawTarget:
+    """The part of a relation target that the file alone decides (see :meth:`TargetResolver.resolve`)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value, "s", None, False, False]
+    if isinstance(node, ast.Call) and _dotted(node.func).endswith("get_user_model"):
+        return ["", "u", None, False, False]
+    dotted = _dotted(node)
+    if not dotted:
+        return ["", "d", None, False, False]
+    return [
+        dotted,
+        "d",
+        imports.qualify(dotted),
+        dotted in imports.user_model_aliases,
+        dotted in imports.names,
+    ]
+
+
+def resolve_target(raw: RawTarget, resolver: TargetResolver, owner: str | None) -> str | None:
+    value, tag, qualified, is_alias, in_imports = raw
+    assert isinstance(value, str)
+    if tag == "s":
+        if value == "self":
+            return f"{resolver.app_label}.{owner}" if owner else None
+        if "." in value:
+            return value
+        return f"{resolver.app_label}.{value}"
+    if tag == "u":
+        return USER_MODEL_SETTING
+    if not value:
+        return None
+    if value.endswith("AUTH_USER_MODEL"):
+        return USER_MODEL_SETTING
+    if value.startswith("settings."):
+        return resolver.setting_models.get(value.partition(".")[2])
+    if is_alias:
+        return USER_MODEL_SETTING
+    if "." not in value and value in resolver.local_classes and not in_imports:
+        return f"{resolver.local_classes[value]}.{value}"
+    if not isinstance(qualified, str):
+        return None
+    return resolver.qualified_class(qualified)
+
+
+def relation_raw(
+    call: ast.Call, field_name: str, imports: ImportMap, source: SourceText, line: int, col: int
+) -> RawRelation | None:
+    """A raw relation when ``call`` builds a ForeignKey/OneToOneField/ManyToManyField."""
+    kind = _dotted(call.func).rpartition(".")[2]
+    if kind not in RELATION_KINDS:
+        return None
+    target_node: ast.expr | None = call.args[0] if call.args else None
+    for kw in call.keywords:
+        if kw.arg == "to":
+            target_node = kw.value
+    if target_node is None:
+        return None
+    return [
+        kind,
+        field_name,
+        target_raw(target_node, imports),
+        source.segment(target_node),
+        line,
+        col,
+    ]
+
+
+def relation_from_raw(
+    raw: RawRelation, resolver: TargetResolver, owner: str | None, path: str
+) -> Relation:
+    kind, field_name, target, written, line, col = raw
+    assert isinstance(kind, str) and isinstance(field_name, str) and isinstance(written, str)
+    assert isinstance(target, list) and isinstance(line, int) and isinstance(col, int)
+    return Relation(
+        kind=kind,
+        field_name=field_name,
+        target=resolve_target(target, resolver, owner),
+        written=written,
+        location=Location(path, line, col),
+    )
+
+
 def relation_of(
     call: ast.Call,
     field_name: str,
@@ -183,115 +254,85 @@ def relation_of(
     location: Location,
 ) -> Relation | None:
     """A :class:`Relation` when ``call`` builds a ForeignKey/OneToOneField/ManyToManyField."""
-    kind = _dotted(call.func).rpartition(".")[2]
-    if kind not in RELATION_KINDS:
+    raw = relation_raw(call, field_name, imports, source, location.line, location.column)
+    if raw is None:
         return None
-    target_node: ast.expr | None = call.args[0] if call.args else None
-    for kw in call.keywords:
-        if kw.arg == "to":
-            target_node = kw.value
-    if target_node is None:
+    return relation_from_raw(raw, resolver, owner, location.path)
+
+
+def parse_source(text: str, path: Path) -> ast.Module | None:
+    """``ast.parse``; ``None`` for a file Python cannot parse (it is skipped, never guessed)."""
+    try:
+        return ast.parse(text, filename=str(path))
+    except (SyntaxError, ValueError):
         return None
-    written = source.segment(target_node)
-    return Relation(
-        kind=kind,
-        field_name=field_name,
-        target=resolver.resolve(target_node, imports, owner),
-        written=written,
-        location=location,
-    )
 
 
-@dataclass(slots=True)
-class _ParsedFile:
-    path: Path
-    rel: str
-    source: SourceText
-    tree: ast.Module
-    imports: ImportMap
-
-
-def parse_model_files(
-    files: Iterable[tuple[Path, str]], rel_path: Callable[[Path], str]
-) -> list[_ParsedFile]:
-    """Parse ``(path, module)`` pairs; files that do not parse are skipped."""
-    parsed: list[_ParsedFile] = []
-    for path, module in files:
-        try:
-            source = path.read_text(encoding="utf-8")
-            tree = ast.parse(source, filename=str(path))
-        except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
-            continue
-        imports = ImportMap.of(tree, module, path.name == "__init__.py")
-        parsed.append(_ParsedFile(path, rel_path(path), SourceText(source), tree, imports))
-    return parsed
+def extract_model_file(text: str, path: Path, module: str) -> list[object] | None:
+    """The raw classes of one model file (``None`` when it does not parse)."""
+    tree = parse_source(text, path)
+    if tree is None:
+        return None
+    imports = ImportMap.of(tree, module, path.name == "__init__.py")
+    source = SourceText(text)
+    return [
+        _class_raw(node, imports, source)
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and node.bases
+    ]
 
 
 def read_models(
-    parsed: list[_ParsedFile],
+    files: Iterable[tuple[str, list[object]]],
     app_label: str,
     module_labels: Mapping[str, str],
     setting_models: Mapping[str, str] | None = None,
 ) -> tuple[Model, ...]:
-    """Models of one app from its parsed model files."""
-    classes = [
-        (pf, node)
-        for pf in parsed
-        for node in pf.tree.body
-        if isinstance(node, ast.ClassDef) and node.bases
+    """Models of one app from its files' raw classes (``(relative path, raw classes)`` pairs)."""
+    classes: list[tuple[str, list[object]]] = [
+        (path, cls) for path, raw in files for cls in raw if isinstance(cls, list)
     ]
     # a fixpoint: a class deriving from a local model is a model too
     names: set[str] = set()
     changed = True
     while changed:
         changed = False
-        for pf, node in classes:
-            if node.name not in names and _is_model(node, pf.imports, names):
-                names.add(node.name)
+        for _, cls in classes:
+            name = cls[0]
+            assert isinstance(name, str)
+            if name not in names and _is_model(cls, names):
+                names.add(name)
                 changed = True
     resolver = TargetResolver(
         app_label, dict.fromkeys(names, app_label), module_labels, setting_models
     )
-    models: list[Model] = []
-    for pf, node in classes:
-        if node.name not in names:
-            continue
-        models.append(_read_class(pf, node, app_label, resolver))
-    return tuple(models)
+    return tuple(
+        _model_from_raw(path, cls, app_label, resolver) for path, cls in classes if cls[0] in names
+    )
 
 
-def _is_model(node: ast.ClassDef, imports: ImportMap, local_models: set[str]) -> bool:
-    for base in node.bases:
-        dotted = _dotted(base)
+def _is_model(cls: list[object], local_models: set[str]) -> bool:
+    bases, body_says_model = cls[3], cls[4]
+    assert isinstance(bases, list)
+    for dotted, qualified, _in_imports, _unparsed in bases:
         last = dotted.rpartition(".")[2]
         if dotted in local_models:
             return True
         if last == "Model":
             return True
-        qualified = imports.qualify(dotted) or ""
-        if ".models" in qualified and not last.endswith(_NOT_MODEL_SUFFIXES):
+        if ".models" in (qualified or "") and not last.endswith(_NOT_MODEL_SUFFIXES):
             return True
-    # unknown bases (a third-party abstract model imported from elsewhere): look at the body
-    for stmt in node.body:
-        if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
-            return True
-        if (
-            isinstance(stmt, ast.Assign)
-            and isinstance(stmt.value, ast.Call)
-            and _dotted(stmt.value.func).endswith(("Field", "ForeignKey"))
-        ):
-            return True
-    return False
+    # unknown bases (a third-party abstract model imported from elsewhere): the body decides
+    return body_says_model is True
 
 
-def _read_class(
-    pf: _ParsedFile, node: ast.ClassDef, app_label: str, resolver: TargetResolver
-) -> Model:
+def _class_raw(node: ast.ClassDef, imports: ImportMap, source: SourceText) -> list[object]:
     db_table: str | None = None
-    abstract = proxy = False
-    relations: list[Relation] = []
+    abstract = proxy = body_says_model = False
+    relations: list[RawRelation] = []
     for stmt in node.body:
         if isinstance(stmt, ast.ClassDef) and stmt.name == "Meta":
+            body_says_model = True
             for meta in stmt.body:
                 if not (
                     isinstance(meta, ast.Assign)
@@ -308,6 +349,12 @@ def _read_class(
                 elif key == "proxy":
                     proxy = value is True
             continue
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Call)
+            and _dotted(stmt.value.func).endswith(("Field", "ForeignKey"))
+        ):
+            body_says_model = True
         target: ast.expr | None = None
         value_node: ast.expr | None = None
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
@@ -315,38 +362,60 @@ def _read_class(
         elif isinstance(stmt, ast.AnnAssign):
             target, value_node = stmt.target, stmt.value
         if isinstance(target, ast.Name) and isinstance(value_node, ast.Call):
-            rel = relation_of(
-                value_node,
-                target.id,
-                resolver,
-                pf.imports,
-                node.name,
-                pf.source,
-                Location(pf.rel, stmt.lineno, stmt.col_offset),
-            )
+            rel = relation_raw(value_node, target.id, imports, source, stmt.lineno, stmt.col_offset)
             if rel is not None:
                 relations.append(rel)
-    bases = tuple(_base_ref(b, pf.imports, resolver) for b in node.bases)
+    bases = []
+    for base in node.bases:
+        dotted = _dotted(base)
+        bases.append(
+            [
+                dotted,
+                imports.qualify(dotted),
+                dotted in imports.names,
+                "" if dotted else ast.unparse(base),
+            ]
+        )
+    return [
+        node.name,
+        node.lineno,
+        node.col_offset,
+        bases,
+        body_says_model,
+        db_table,
+        abstract,
+        proxy,
+        relations,
+    ]
+
+
+def _model_from_raw(
+    path: str, cls: list[object], app_label: str, resolver: TargetResolver
+) -> Model:
+    name, line, col, bases, _, db_table, abstract, proxy, relations = cls
+    assert isinstance(name, str) and isinstance(line, int) and isinstance(col, int)
+    assert isinstance(bases, list) and isinstance(relations, list)
+    assert db_table is None or isinstance(db_table, str)
     return Model(
         app_label=app_label,
-        name=node.name,
-        location=Location(pf.rel, node.lineno, node.col_offset),
+        name=name,
+        location=Location(path, line, col),
         db_table=db_table,
-        abstract=abstract,
-        proxy=proxy,
-        bases=bases,
-        relations=tuple(relations),
+        abstract=abstract is True,
+        proxy=proxy is True,
+        bases=tuple(_base_ref(b, resolver) for b in bases),
+        relations=tuple(relation_from_raw(r, resolver, name, path) for r in relations),
     )
 
 
-def _base_ref(node: ast.expr, imports: ImportMap, resolver: TargetResolver) -> str:
-    dotted = _dotted(node)
+def _base_ref(base: list[object], resolver: TargetResolver) -> str:
+    dotted, qualified, in_imports, unparsed = base
+    assert isinstance(dotted, str) and isinstance(unparsed, str)
     if not dotted:
-        return ast.unparse(node)
-    if "." not in dotted and dotted in resolver.local_classes and dotted not in imports.names:
+        return unparsed
+    if "." not in dotted and dotted in resolver.local_classes and not in_imports:
         return f"{resolver.app_label}.{dotted}"
-    qualified = imports.qualify(dotted)
-    if qualified is not None:
+    if isinstance(qualified, str):
         return resolver.qualified_class(qualified) or qualified
     return dotted
 

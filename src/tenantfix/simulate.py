@@ -120,35 +120,48 @@ class _Node:
         return hash(self.key)
 
 
+def _node_key(node: _Node) -> Key:
+    return node.key
+
+
 class _Graph:
     def __init__(self) -> None:
         self.nodes: dict[Key, _Node] = {}
         self.dummies: dict[Key, str] = {}
+        # every app's roots, computed at once: a cross-app dependency does not change them
+        self._roots: dict[str, list[Key]] | None = None
 
     def add(self, key: Key, migration: Migration) -> None:
         self.nodes[key] = _Node(key, migration)
+        self._roots = None
 
     def depend(self, child: Key, parent: Key, origin: str) -> None:
         for key, role in ((child, "child"), (parent, "parent")):
             if key not in self.nodes:
                 self.nodes[key] = _Node(key, None)
+                self._roots = None
                 self.dummies[key] = (
                     f"Migration {origin} dependencies reference nonexistent {role} node {key!r}"
                 )
+        if child[0] == parent[0]:
+            self._roots = None
         self.nodes[child].parents.add(self.nodes[parent])
         self.nodes[parent].children.add(self.nodes[child])
 
     def roots(self, app: str) -> list[Key]:
-        return sorted(
-            k
-            for k, n in self.nodes.items()
-            if k[0] == app and all(p.key[0] != app for p in n.parents)
-        )
+        if self._roots is None:
+            roots: dict[str, list[Key]] = {}
+            for k, n in self.nodes.items():
+                if all(p.key[0] != k[0] for p in n.parents):
+                    roots.setdefault(k[0], []).append(k)
+            self._roots = {label: sorted(keys) for label, keys in roots.items()}
+        return list(self._roots.get(app, ()))
 
     def leaves(self) -> list[Key]:
         return sorted(k for k, n in self.nodes.items() if all(c.key[0] != k[0] for c in n.children))
 
     def replace(self, replacement: Key, replaced: Iterable[Key]) -> None:
+        self._roots = None
         targets = set(replaced)
         new = self.nodes[replacement]
         for key in targets:
@@ -171,23 +184,31 @@ class _Graph:
         """Django's ``ensure_not_cyclic`` (GvR's algorithm) walked in sorted order: the cycle's
         nodes parent first, as ``CircularDependencyError`` lists them."""
         todo = set(self.nodes if within is None else within)
-        while todo:
-            node = min(todo)
+        ordered: dict[Key, list[_Node]] = {}  # each node's children, sorted once
+        # the smallest key left, each time: one sort, skipping the keys visited meanwhile
+        for node in sorted(todo):
+            if node not in todo:
+                continue
             todo.remove(node)
             stack = [node]
+            on_stack = {node}
             while stack:
                 top = stack[-1]
-                for child in sorted(self.nodes[top].children):
+                children = ordered.get(top)
+                if children is None:
+                    children = ordered[top] = sorted(self.nodes[top].children, key=_node_key)
+                for child in children:
                     if within is not None and child.key not in within:
                         continue
-                    if child.key in stack:
+                    if child.key in on_stack:
                         return stack[stack.index(child.key) :]
                     if child.key in todo:
                         stack.append(child.key)
+                        on_stack.add(child.key)
                         todo.remove(child.key)
                         break
                 else:
-                    stack.pop()
+                    on_stack.discard(stack.pop())
         return None
 
     def cyclic_components(self) -> list[list[Key]]:

@@ -337,7 +337,10 @@ class ProjectGraph:
         return self.app_for_model(self.settings.user_model)
 
     def in_list(self, app: App, app_list: AppList | None) -> bool:
-        return app_list is not None and any(v in app.list_values() for v in app_list.values)
+        if app_list is None:
+            return False
+        values = app.list_values()  # once, not once per entry (a 500-app list made it O(n^2))
+        return any(e.value in values for e in app_list.entries)
 
     def is_shared(self, app: App) -> bool:
         return self.in_list(app, self.settings.public_apps())

@@ -23,6 +23,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CYCLE = "tf015_migration_dependency_cycle__tenant_users"
 DATA = "tf016_data_migration_crosses_schemas__shared_app_reads_tenant_model"
 DATA_NOOP = "tf016_data_migration_crosses_schemas__noop"
+DATA_IMPORTED = "tf016_data_migration_crosses_schemas__imported_model_class"
 CYCLE_TEXT = "CircularDependencyError: users.0001_initial, customers.0001_initial"
 
 
@@ -37,8 +38,9 @@ def test_cycle_is_predicted_as_the_loader_error(tmp_path):
     assert (public.step, public.failed_migration, public.error) == (SHARED_STEP, None, CYCLE_TEXT)
 
 
-def test_data_migration_reading_a_tenant_model_fails_the_shared_run(tmp_path):
-    public, tenant = predict(_graph(_before(tmp_path, DATA)))
+@pytest.mark.parametrize("case", [DATA, DATA_IMPORTED])
+def test_data_migration_reading_a_tenant_model_fails_the_shared_run(tmp_path, case):
+    public, tenant = predict(_graph(_before(tmp_path, case)))
     assert (public.failed_migration, public.error) == (
         "core.0002_seed_settings",
         'relation "shop_order" does not exist',
@@ -76,8 +78,9 @@ def test_cycle_matches_django(tmp_path, pg_maker, monkeypatch):  # noqa: F811
 
 
 @pytest.mark.postgres
-def test_data_migration_matches_django(tmp_path, pg_maker):  # noqa: F811
-    root = _before(tmp_path, DATA)
+@pytest.mark.parametrize("case", [DATA, DATA_IMPORTED])
+def test_data_migration_matches_django(tmp_path, pg_maker, case):  # noqa: F811
+    root = _before(tmp_path, case)
     public = predict(_graph(root))[0]
     db = _database(pg_maker)
     observed = _observe(_manage(root, db, "migrate_schemas", "--shared", "--noinput"))

@@ -222,9 +222,7 @@ def _fix_holds_everywhere(diagnostic: Diagnostic, where: list[Configuration]) ->
 def _lists_named(settings: ProjectSettings, name: str) -> list[AppList]:
     lists = [settings.shared_apps, settings.tenant_apps, settings.installed_apps]
     lists += [lst for _, lst in settings.tenant_types]
-    return [
-        lst for lst in lists if lst is not None and name in (lst.name, lst.origin_name)
-    ]
+    return [lst for lst in lists if lst is not None and name in (lst.name, lst.origin_name)]
 
 
 def _qualified(
@@ -251,9 +249,7 @@ def _qualified(
             else "only in some configurations of the settings"
         )
     text = f" ({scope}){suffix}"
-    return replace(
-        diagnostic, message=diagnostic.message + text, severity="warning", scope=text
-    )
+    return replace(diagnostic, message=diagnostic.message + text, severity="warning", scope=text)
 
 
 def decide_with_probe(

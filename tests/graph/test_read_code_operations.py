@@ -116,3 +116,31 @@ class Migration(migrations.Migration):
     literal, computed = m.code_operations
     assert [t for t, _ in literal.tables] == ["core_setting", "shop_order", "shop_item"]
     assert literal.complete and not computed.complete
+
+
+def test_imported_model_classes_and_user_model_alias(tmp_path):
+    """GeoSight-OS's idiom: the data migration imports real model classes."""
+    path = tmp_path / "0003_roles.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            from django.contrib.auth import get_user_model
+            from django.db import migrations
+            from shop.models import Order, STATUS
+
+            User = get_user_model()
+
+            def run(apps, schema_editor):
+                for user in User.objects.all():
+                    Order.objects.filter(buyer=user, status=STATUS.OPEN)
+
+            class Migration(migrations.Migration):
+                operations = [migrations.RunPython(run)]
+            """
+        )
+    )
+    resolver = TargetResolver("core", {}, {"shop": "shop", "core": "core"})
+    m = read_migration(path, "core/migrations/0003_roles.py", "core", "core", resolver, {})
+    (op,) = m.code_operations
+    # STATUS is read too; it names no model, so rules and the simulation ignore it
+    assert [r for r, _ in op.models] == ["settings.AUTH_USER_MODEL", "shop.Order", "shop.STATUS"]

@@ -33,7 +33,7 @@ from typing import Any
 
 from tenantfix import __version__
 
-FORMAT = 1
+FORMAT = 2  # 2: RunPython reads keep imported model classes (@module.Class)
 NO_CACHE_ENV = "TENANTFIX_NO_CACHE"
 CACHE_DIR_ENV = "TENANTFIX_CACHE_DIR"
 # A file changed less than this long before the cache was written may change again with the

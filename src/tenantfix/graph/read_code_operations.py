@@ -3,9 +3,11 @@
 ``RunPython(forwards)``: the function is looked up among the migration module's top-level
 ``def``s (a lambda is read in place); every ``<x>.get_model("app", "Model")`` /
 ``<x>.get_model("app.Model")`` call in it is a model it uses, and a call to another top-level
-function of the module is followed (``forwards`` calling ``_copy_rows(apps)``). A function imported
-from elsewhere, or ``get_model`` with a computed name, makes the read incomplete: never a finding
-by itself. django-tenants' ``@tenant_migration`` (``tenant_schema=True, public_schema=False`` by
+function of the module is followed (``forwards`` calling ``_copy_rows(apps)``). A real model class
+the migration module imports (``from shop.models import Order`` then ``Order.objects...``, or
+``User = get_user_model()``) queries the same table and counts too (GeoSight-OS's data migrations
+do this). A function imported from elsewhere, or ``get_model`` with a computed name, makes the read
+incomplete: never a finding by itself. django-tenants' ``@tenant_migration`` (``tenant_schema=True, public_schema=False`` by
 default) limits where the function body runs.
 
 ``RunSQL(sql)``: the tables named after ``FROM``, ``INTO``, ``UPDATE``, ``JOIN``, ``ALTER TABLE``,
@@ -17,9 +19,11 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
-from tenantfix.graph.model import CodeOperation, Location
+from tenantfix.graph.model import USER_MODEL_SETTING, CodeOperation, Location
+from tenantfix.graph.read_models import ImportMap
 
 _SQL_TABLE = re.compile(
     r"""\b(?:from|into|update|join|alter\s+table(?:\s+only)?|truncate(?:\s+table)?|references)
@@ -52,11 +56,23 @@ def _arg(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def code_operation(
-    op: ast.Call, index: int, rel: str, functions: dict[str, Function]
-) -> CodeOperation | None:
+@dataclass(frozen=True, slots=True)
+class ModuleContext:
+    """What a migration module binds: its top-level functions, imports, and the installed
+    apps' module paths (``shop`` -> label ``shop``) to name imported model classes."""
+
+    rel: str
+    functions: dict[str, Function]
+    imports: ImportMap
+    module_labels: (
+        Mapping[str, str] | None
+    )  # None: keep imported classes raw (``@shop.models.Order``)
+
+
+def code_operation(op: ast.Call, index: int, ctx: ModuleContext) -> CodeOperation | None:
     """The operation read from ``op`` (``None`` when it is neither RunPython nor RunSQL)."""
     kind = _last(op.func)
+    rel, functions = ctx.rel, ctx.functions
     location = Location(rel, op.lineno, op.col_offset)
     if kind == "RunSQL":
         tables, complete = _sql_tables(_arg(op, 0, "sql"), rel)
@@ -65,14 +81,14 @@ def code_operation(
         return None
     code = _arg(op, 0, "code")
     if isinstance(code, ast.Lambda):
-        reader = _Reader(rel, functions)
+        reader = _Reader(ctx)
         reader.scan(code.body)
         return CodeOperation(
             kind, location, index, models=tuple(reader.models), complete=reader.complete
         )
     if isinstance(code, ast.Name) and code.id in functions:
         func = functions[code.id]
-        reader = _Reader(rel, functions)
+        reader = _Reader(ctx)
         reader.follow(code.id)
         return CodeOperation(
             kind,
@@ -91,9 +107,10 @@ def module_functions(tree: ast.Module) -> dict[str, Function]:
 
 
 class _Reader:
-    def __init__(self, rel: str, functions: dict[str, Function]) -> None:
-        self.rel = rel
-        self.functions = functions
+    def __init__(self, ctx: ModuleContext) -> None:
+        self.ctx = ctx
+        self.rel = ctx.rel
+        self.functions = ctx.functions
         self.models: list[tuple[str, Location]] = []
         self.complete = True
         self.seen: set[str] = set()
@@ -107,6 +124,11 @@ class _Reader:
 
     def scan(self, node: ast.AST) -> None:
         for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                imported = self._imported_model(sub.id)
+                if imported is not None and all(r != imported for r, _ in self.models):
+                    self.models.append((imported, Location(self.rel, sub.lineno, sub.col_offset)))
+                continue
             if not isinstance(sub, ast.Call):
                 continue
             if isinstance(sub.func, ast.Attribute) and sub.func.attr == "get_model":
@@ -117,6 +139,32 @@ class _Reader:
                     self.models.append((ref, Location(self.rel, sub.lineno, sub.col_offset)))
             elif isinstance(sub.func, ast.Name) and sub.func.id in self.functions:
                 self.follow(sub.func.id)
+
+    def _imported_model(self, name: str) -> str | None:
+        """``settings.AUTH_USER_MODEL`` for a ``get_user_model()`` alias, ``label.Class`` for a
+        class imported from an installed app's ``models`` module."""
+        if name in self.ctx.imports.user_model_aliases:
+            return USER_MODEL_SETTING
+        target = self.ctx.imports.names.get(name)
+        if target is None or ".models" not in target or not target.rpartition(".")[2][:1].isupper():
+            return None
+        raw = IMPORTED + target
+        if self.ctx.module_labels is None:
+            return raw
+        return resolve_imported(raw, self.ctx.module_labels)
+
+
+IMPORTED = "@"  # marks a model reference still written as the imported dotted path
+
+
+def resolve_imported(ref: str, module_labels: Mapping[str, str]) -> str | None:
+    """``@shop.models.Order`` -> ``shop.Order`` (``None`` when no installed app has that models
+    module); any other reference unchanged."""
+    if not ref.startswith(IMPORTED):
+        return ref
+    module, _, cls = ref[len(IMPORTED) :].rpartition(".")
+    label = module_labels.get(module.partition(".models")[0])
+    return f"{label}.{cls}" if label is not None else None
 
 
 def _model_ref(call: ast.Call) -> str | None:

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from tenantfix.graph.model import CodeOperation, CreatedModel, Dependency, Location, Migration
-from tenantfix.graph.read_code_operations import code_operation, module_functions
+from tenantfix.graph.read_code_operations import (
+    ModuleContext,
+    code_operation,
+    module_functions,
+    resolve_imported,
+)
 from tenantfix.graph.read_models import (
     RELATION_KINDS,
     ImportMap,
@@ -93,7 +98,8 @@ def extract_migration(text: str, path: Path, module: str) -> dict[str, list[obje
     altered: list[object] = []
     code_ops: list[object] = []
     kinds: list[object] = []
-    functions = module_functions(tree)
+    # module_labels=None: imported model classes stay raw dotted paths, resolved per run below
+    context = ModuleContext("", module_functions(tree), imports, None)
     for stmt in cls.body:
         if not (
             isinstance(stmt, ast.Assign)
@@ -118,7 +124,7 @@ def extract_migration(text: str, path: Path, module: str) -> dict[str, list[obje
                 kind = _last(op.func)
                 kinds.append(kind)
                 if kind in ("RunPython", "RunSQL"):
-                    read = code_operation(op, index, "", functions)
+                    read = code_operation(op, index, context)
                     if read is not None:
                         code_ops.append(_code_operation_raw(read))
                     continue
@@ -196,7 +202,9 @@ def migration_from_raw(
             (model, relation_from_raw(r, resolver, model, rel)) for model, r in raw["added"]
         ),
         altered_tables=tuple((model, table) for model, table in raw["altered"]),
-        code_operations=tuple(_code_operation(op, rel) for op in raw["code"]),
+        code_operations=tuple(
+            _code_operation(op, rel, resolver.module_labels) for op in raw["code"]
+        ),
         operation_kinds=tuple(raw["kinds"]),
     )
 
@@ -216,13 +224,20 @@ def _code_operation_raw(op: CodeOperation) -> list[object]:
     ]
 
 
-def _code_operation(raw: list[Any], rel: str) -> CodeOperation:
+def _code_operation(raw: list[Any], rel: str, module_labels: Mapping[str, str]) -> CodeOperation:
     kind, line, col, index, models, tables, schemas, complete, function = raw
+    refs = [
+        (resolve_imported(ref, module_labels), at_line, at_col) for ref, at_line, at_col in models
+    ]
     return CodeOperation(
         kind,
         Location(rel, line, col),
         index,
-        models=tuple((ref, Location(rel, at_line, at_col)) for ref, at_line, at_col in models),
+        models=tuple(
+            (ref, Location(rel, at_line, at_col))
+            for ref, at_line, at_col in refs
+            if ref is not None
+        ),
         tables=tuple((name, Location(rel, at_line, at_col)) for name, at_line, at_col in tables),
         schemas=schemas,
         complete=complete,

@@ -156,8 +156,10 @@ def extract(world: World, module: str, path: str, files: tuple[str, ...]) -> Pro
             cause = next((v for v in (raw, default, databases) if isinstance(v, Unknown)), None)
             if cause is not None:
                 reader.mark("DATABASES", cause.reason, cause.location)
-            elif isinstance(databases, Mapping_) and default is None and any(
-                isinstance(v, Unknown) for _, v in databases.items
+            elif (
+                isinstance(databases, Mapping_)
+                and default is None
+                and any(isinstance(v, Unknown) for _, v in databases.items)
             ):
                 reader.mark(
                     "DATABASES",

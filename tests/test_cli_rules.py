@@ -65,6 +65,17 @@ def test_every_real_rule_has_documentation(code: str) -> None:
     assert chk.doc and chk.doc in result.stdout
 
 
+@pytest.mark.parametrize("code", sorted(load_checks()))
+def test_explain_shows_a_before_after_example(code: str) -> None:
+    """As ``ruff rule``: every rule's documentation carries a minimal example of the problem
+    and of the fixed code, in a paragraph of its own before the fix's safety."""
+    doc = load_checks()[code].doc
+    example = next((p for p in doc.split("\n\n") if p.startswith("Example::")), None)
+    assert example is not None, code
+    block = doc.split("Example::", 1)[1].split("\nFix", 1)[0]
+    assert "before" in block and "after" in block, code
+
+
 @pytest.mark.parametrize("spelling", ["TF999", "tf999", "sample-problem"])
 def test_explain_by_code_or_name(sample_check: Check, spelling: str) -> None:
     result = runner.invoke(app, ["explain", spelling])

@@ -11,6 +11,17 @@ then ``django_admin_log.user_id REFERENCES users_user`` fails. The skipped migra
 recorded as applied in ``public.django_migrations`` (a phantom record, TF012), so a database that
 already ran the failing command needs ``tenantfix repair-db`` after the settings fix.
 
+Example::
+
+    # before: admin (shared) has a foreign key to users.User, which only tenants have
+    SHARED_APPS = ["django_tenants", "customers", "django.contrib.contenttypes",
+                   "django.contrib.auth", "django.contrib.admin"]
+    TENANT_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "users"]
+    # after
+    SHARED_APPS = ["django_tenants", "customers", "django.contrib.contenttypes",
+                   "django.contrib.auth", "django.contrib.admin", "users"]
+    TENANT_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
+
 Fix (safe): add the user app to SHARED_APPS next to the tenant app and, unless
 ``--keep-in-tenant-apps``, remove it from TENANT_APPS (an app in both lists gives every tenant
 its own user table that shadows the public one, TF011).

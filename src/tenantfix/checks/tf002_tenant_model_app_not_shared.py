@@ -9,6 +9,16 @@ step (and every request through ``TenantMainMiddleware``) fails with
 Why: django-tenants reads TENANT_MODEL and TENANT_DOMAIN_MODEL from ``public`` to know which
 schemas exist; only apps in SHARED_APPS get tables there.
 
+Example::
+
+    TENANT_MODEL = "customers.Client"
+    # before: the tenant registry only in tenant schemas
+    SHARED_APPS = ["django_tenants", "django.contrib.contenttypes"]
+    TENANT_APPS = ["customers", "shop"]
+    # after
+    SHARED_APPS = ["django_tenants", "customers", "django.contrib.contenttypes"]
+    TENANT_APPS = ["shop"]
+
 Fix (safe): add the tenant app to SHARED_APPS, and remove it from TENANT_APPS (the tenant
 registry belongs to public only).
 

@@ -9,6 +9,15 @@ Why: Django plans the dependency's migrations in public but the router skips the
 not in SHARED_APPS) while recording them as applied; the dependent migration's foreign keys
 then point at tables that were never created.
 
+Example::
+
+    # before: auth is shared, the content types its permissions point at are not
+    SHARED_APPS = ["django_tenants", "customers", "django.contrib.auth"]
+    TENANT_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "shop"]
+    # after
+    SHARED_APPS = ["django_tenants", "customers", "django.contrib.auth",
+                   "django.contrib.contenttypes"]
+
 Fix (safe): add the dependency to SHARED_APPS. It may stay in TENANT_APPS as well: framework
 apps such as contenttypes and auth are commonly in both lists.
 

@@ -17,6 +17,15 @@ There are three ways out, and choosing one is a design decision:
 3. drop the database-level link: store the id in a plain field (or, for a generic reference,
    use contenttypes' GenericForeignKey) and look the row up in the tenant's schema yourself.
 
+Example::
+
+    # before: core is shared, crm is tenant-only
+    class Organization(models.Model):                       # core/models.py
+        main_customer = models.ForeignKey("crm.Customer", on_delete=models.CASCADE)
+    # after (third way out): keep the id, look the row up in the tenant's schema
+    class Organization(models.Model):
+        main_customer_id = models.IntegerField(null=True)
+
 Fix (unsafe, only with ``--unsafe-fixes``): add the target app to SHARED_APPS. It changes where
 data lives; review it, and the data migration it implies, before applying.
 

@@ -9,6 +9,15 @@ package makes every dependent migration fail with
 
 Why: the initial migration was never generated (or never committed: check .gitignore).
 
+Example::
+
+    # before: users/models.py defines User, users/migrations/ is missing (or empty)
+    users/models.py
+    # after: python manage.py makemigrations users
+    users/models.py
+    users/migrations/__init__.py
+    users/migrations/0001_initial.py
+
 Fix (safe): run Django's own ``makemigrations <app>`` in the project's interpreter; tenantfix
 never writes migration files by hand.
 

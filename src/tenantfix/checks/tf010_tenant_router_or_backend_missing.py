@@ -9,6 +9,15 @@ switching: requests fail with ``AttributeError: 'DatabaseWrapper' object has no 
 projects are checked against ``tenant_schemas.routers.TenantSyncRouter`` and
 ``tenant_schemas.postgresql_backend``. An ENGINE read at run time (environment, dj-database-url)
 is not judged, nor a DATABASE_ROUTERS tenantfix cannot read.
+
+Example::
+
+    # before
+    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", ...}}
+    # after
+    DATABASES = {"default": {"ENGINE": "django_tenants.postgresql_backend", ...}}
+    DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+
 Fix safety: safe: ``set_database_routers`` appends the router to a literal DATABASE_ROUTERS (or
 creates the setting after DATABASES); ``set_tenant_db_engine`` rewrites only Django's plain
 PostgreSQL ENGINE. PostGIS and custom backends are reported without a fix: they need

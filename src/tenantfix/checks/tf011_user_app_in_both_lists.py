@@ -8,6 +8,16 @@ with ``django.contrib.auth`` in both lists permissions and groups are per tenant
 migration fails, so it surfaces as logins and permissions that differ from tenant to tenant.
 That can be the design (per-tenant users), so this is a warning. Multi-type projects: the user
 app in ``TENANT_TYPES['public']['APPS']`` and in another type's APPS.
+
+Example::
+
+    # before: every tenant gets its own users_user, shadowing public.users_user
+    SHARED_APPS = ["django_tenants", "customers", "users", "django.contrib.auth", ...]
+    TENANT_APPS = ["users", "shop"]
+    # after (users shared by all tenants)
+    SHARED_APPS = ["django_tenants", "customers", "users", "django.contrib.auth", ...]
+    TENANT_APPS = ["shop"]
+
 Fix safety: no automatic fix; it is a policy choice. Users shared by all tenants: remove the app
 from TENANT_APPS (``tenantfix apply`` does when it moves the user app). Users per tenant: keep it
 and silence TF011 with a suppression comment.

@@ -16,6 +16,13 @@ define it), an app "not installed" only when every INSTALLED_APPS entry is known
 model "not defined" only when no class or import of that name exists anywhere in the app's
 package.
 
+Example::
+
+    # before: a model name without its app label
+    TENANT_MODEL = "Client"
+    # after
+    TENANT_MODEL = "customers.Client"
+
 Fix: none automatic (which app or model was meant is a human decision). ``apply`` refuses to
 run on a project with this finding (exit 3): Django cannot start, so no fix can be checked.
 

@@ -73,6 +73,7 @@ class RunResult:
     schema: str | None  # django-tenants' schema prefix of the last "Applying" line
     error: str | None  # the final exception line, e.g. 'django.db.utils.ProgrammingError: ...'
     seconds: float = 0.0
+    where: str | None = None  # the project's own line the traceback points at ("app/x.py:3: code")
 
     @property
     def ok(self) -> bool:
@@ -234,6 +235,13 @@ class DjangoRunner:
         stdout, stderr = self._scrub(proc.stdout), self._scrub(proc.stderr)
         applied, failed, schema = parse_output(stdout, stderr)
         error = final_exception(stderr) if proc.returncode != 0 else None
+        where = None
+        if proc.returncode != 0:
+            from tenantfix.tracebacks import summarize
+
+            failure = summarize(stderr, self.root)
+            if failure.location:
+                where = failure.location + (f": {failure.code}" if failure.code else "")
         return RunResult(
             argv=tuple(shown),
             returncode=proc.returncode,
@@ -244,6 +252,7 @@ class DjangoRunner:
             schema=schema,
             error=error,
             seconds=time.monotonic() - started,
+            where=where,
         )
 
     def _scrub(self, text: str) -> str:

@@ -141,11 +141,7 @@ def _run(
             # Ctrl-C reached the driver too (this may be a worker thread): no fallback rerun
             raise KeyboardInterrupt
         if proc.returncode != 0 or not out.exists():
-            raise TenantfixError(
-                f"Django's makemigrations {' '.join(app_labels)} failed in {interpreter}:\n"
-                + _tail(proc.stderr or proc.stdout),
-                ExitCode.REFUSED,
-            )
+            raise _failure(proc, project_dir, app_labels, interpreter)
         result = json.loads(out.read_text(encoding="utf-8"))
     root = project_dir.resolve()
     files = {
@@ -159,5 +155,28 @@ def _run(
     )
 
 
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join("    " + line for line in text.strip().splitlines()[-lines:])
+def _failure(
+    proc: subprocess.CompletedProcess[str],
+    project_dir: Path,
+    app_labels: Sequence[str],
+    interpreter: str,
+) -> TenantfixError:
+    """The driver's failure as one exception line and the project line it points at."""
+    from tenantfix.tracebacks import SubprocessFailed, summarize
+
+    output = (proc.stderr or "") + (proc.stdout or "")
+    failure = summarize(output, project_dir, ours=(DRIVER,))
+    if failure.exception and "No module named 'django'" in failure.exception:
+        return SubprocessFailed(
+            f"the interpreter {interpreter} cannot import Django ({failure.exception}); pass "
+            "--python with the interpreter of the environment where the project's requirements "
+            "are installed",
+            ExitCode.USAGE,
+            output,
+        )
+    return SubprocessFailed(
+        f"Django's makemigrations {' '.join(app_labels)} failed in {interpreter}: "
+        f"{failure.describe()}",
+        ExitCode.REFUSED,
+        output,
+    )

@@ -125,7 +125,9 @@ def analyse(path: Path, options: Options, *, cache: ExtractCache | None = None) 
     if options.probe:
         from tenantfix.graph.probe import probe
 
-        probed = probe(project.root, project.settings_module, python=options.python)
+        probed = probe(
+            project.root, project.settings_module, python=options.python, failures=skipped
+        )
         from tenantfix.multiconfig import decide_with_probe
 
         # This environment's variables decide what they can without running anything; what

@@ -170,6 +170,7 @@ class StepResult:
     schema: str | None = None
     error: str | None = None
     log: str = ""  # the tail of the output of a failed step
+    where: str | None = None  # the project line the traceback points at
 
     @property
     def ok(self) -> bool:
@@ -208,8 +209,8 @@ class VerifyReport:
             return f"{failed.describe()} on {self.database}"
         return f"{', '.join(s.name for s in self.steps)}: all passed on {self.database}"
 
-    def lines(self) -> list[str]:
-        """The per-step report for a terminal."""
+    def lines(self, verbose: bool = False) -> list[str]:
+        """The per-step report for a terminal (``verbose``: the failed step's output too)."""
         target = f" ({self.ref})" if self.ref else ""
         out = [f"Verified {self.project}{target} on {self.database}:"]
         for step in self.steps:
@@ -222,9 +223,13 @@ class VerifyReport:
                     out.append(f"          schema:    {step.schema}")
                 if step.migration:
                     out.append(f"          migration: {step.migration}")
-                out.append(f"          error:     {step.error or '(no exception line; log below)'}")
-                if not step.error and step.log:
-                    out += [f"          | {line}" for line in step.log.splitlines()[-15:]]
+                out.append(f"          error:     {step.error or '(no exception line)'}")
+                if step.where:
+                    out.append(f"          at:        {step.where}")
+                if verbose and step.log:
+                    out += [f"          | {line}" for line in step.log.splitlines()]
+                elif step.log:
+                    out.append("          (the full output is shown with -v/--verbose)")
         out += [f"  note: {n}" for n in self.notes]
         out.append("Verification passed." if self.passed else "Verification FAILED.")
         return out
@@ -300,6 +305,7 @@ def _failed_step(name: str, run: RunResult) -> StepResult:
         schema=run.schema,
         error=run.error,
         log=log,
+        where=run.where,
     )
 
 

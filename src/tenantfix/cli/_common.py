@@ -83,8 +83,21 @@ def err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="On a failure of the project's own code (makemigrations, --probe, verify), show "
+        "its full output with the Python traceback instead of the exception line and place.",
+    ),
+]
+
+
 @contextlib.contextmanager
-def handle_errors(settings_exit: ExitCode = ExitCode.USAGE) -> Iterator[None]:
+def handle_errors(
+    settings_exit: ExitCode = ExitCode.USAGE, *, verbose: bool = False
+) -> Iterator[None]:
     """Turn expected failures into a message on stderr and their exit code.
 
     After a Ctrl-C, a failure it caused (libcst's TransformExit read as a refusal, a git child
@@ -103,6 +116,9 @@ def handle_errors(settings_exit: ExitCode = ExitCode.USAGE) -> Iterator[None]:
             err(interrupt.message())
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         err(f"tenantfix: error: {exc.message}")
+        output = getattr(exc, "output", None)  # tracebacks.SubprocessFailed
+        if isinstance(output, str) and output.strip():
+            err(output.rstrip() if verbose else "(its full output is shown with -v/--verbose)")
         code = settings_exit if isinstance(exc, SettingsError) else exc.exit_code
         raise typer.Exit(int(code)) from None
     except Exception:

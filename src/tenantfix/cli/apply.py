@@ -17,6 +17,7 @@ from tenantfix.cli._common import (
     PythonOpt,
     SelectOpt,
     SettingsOpt,
+    VerboseOpt,
     err,
     handle_errors,
     project_python,
@@ -142,6 +143,7 @@ def apply(
             "PostgreSQL (as `tenantfix verify`); nothing is committed if they fail (exit 4).",
         ),
     ] = False,
+    verbose: VerboseOpt = False,
     database_url: Annotated[
         str | None,
         typer.Option(
@@ -173,7 +175,7 @@ def apply(
     if provider not in (None, "github", "gitlab"):
         err("tenantfix: error: --provider must be github or gitlab")
         raise typer.Exit(int(ExitCode.USAGE))
-    with handle_errors(settings_exit=ExitCode.REFUSED):
+    with handle_errors(settings_exit=ExitCode.REFUSED, verbose=verbose):
         config = load_config(path).merged(
             select=select,
             ignore=ignore,
@@ -216,7 +218,7 @@ def apply(
                             database_url=database_url,
                             progress=progress,
                         )
-                    for line in report.lines():
+                    for line in report.lines(verbose=verbose):
                         err(line)
                     return report.to_verification()
 
@@ -261,7 +263,7 @@ def apply(
 
     unfixed_fails = fails(result.unfixed, config.fail_level)
     if outcome.verification is not None:
-        for line in outcome.verification.lines():
+        for line in outcome.verification.lines(verbose=verbose):
             err(line)
     for warning in result.warnings:
         err(f"tenantfix: warning: {warning}")

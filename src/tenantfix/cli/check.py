@@ -16,6 +16,7 @@ from tenantfix.cli._common import (
     PythonOpt,
     SelectOpt,
     SettingsOpt,
+    VerboseOpt,
     color_enabled,
     err,
     handle_errors,
@@ -43,6 +44,7 @@ def check(
     ] = False,
     fail_level: FailLevelOpt = None,
     no_cache: NoCacheOpt = False,
+    verbose: VerboseOpt = False,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")
     ] = False,
@@ -60,7 +62,7 @@ def check(
     from tenantfix.pipeline import Options, analyse
     from tenantfix.report import render
 
-    with handle_errors():
+    with handle_errors(verbose=verbose):
         config = load_config(path).merged(
             select=select,
             ignore=ignore,

@@ -75,7 +75,7 @@ def repair_db(
     if not database_url:
         err("tenantfix: error: --database-url is required (the database to inspect and repair)")
         raise typer.Exit(int(ExitCode.USAGE))
-    with handle_errors(settings_exit=ExitCode.REFUSED):
+    with handle_errors(settings_exit=ExitCode.REFUSED, verbose=verbose):
         config = load_config(path).merged(settings=settings, python=python)
         interpreter = project_python(config, python, need_django=True)
         project_interpreter = interpreter.path if interpreter else None

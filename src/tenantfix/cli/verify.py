@@ -12,7 +12,7 @@ from tenantfix.cli._common import (
     PathArg,
     PythonOpt,
     SettingsOpt,
-    err,
+    VerboseOpt,
     handle_errors,
     project_python,
 )
@@ -41,6 +41,7 @@ def verify(
     database_url: DatabaseUrlOpt = None,
     settings: SettingsOpt = None,
     python: PythonOpt = None,
+    verbose: VerboseOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
 ) -> None:
     """Run migrate_schemas --shared, create two tenants, run migrate_schemas; report each step.
@@ -54,7 +55,7 @@ def verify(
     from tenantfix.errors import ExitCode
     from tenantfix.verify import verify_project
 
-    with handle_errors():
+    with handle_errors(verbose=verbose):
         config = load_config(path).merged(settings=settings, python=python)
         # before any PostgreSQL is started
         interpreter = project_python(config, python, need_django=True)
@@ -67,10 +68,7 @@ def verify(
                 database_url=database_url,
                 progress=progress,
             )
-    for line in report.lines():
+    for line in report.lines(verbose=verbose):
         typer.echo(line)
     if not report.passed:
-        failed = report.failure
-        if failed is not None and failed.log and not failed.error:
-            err(failed.log)
         raise typer.Exit(int(ExitCode.VERIFY_FAILED))

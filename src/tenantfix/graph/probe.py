@@ -87,9 +87,18 @@ class ProbeResult:
 
 
 def probe(
-    root: Path, settings_module: str, *, python: str | None = None, timeout: float = 60.0
+    root: Path,
+    settings_module: str,
+    *,
+    python: str | None = None,
+    timeout: float = 60.0,
+    failures: list[str] | None = None,
 ) -> ProbeResult | None:
-    """Run the probe in ``python`` (default: ours); ``None`` when the project cannot be imported."""
+    """Run the probe in ``python`` (default: ours); ``None`` when the project cannot be imported.
+
+    Why it failed goes to ``failures`` as one line: the exception and the project file/line it
+    points at, never the traceback.
+    """
     # No bytecode: importing the project must leave no __pycache__ in the user's tree.
     env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings_module, PYTHONDONTWRITEBYTECODE="1")
     try:
@@ -101,10 +110,20 @@ def probe(
             text=True,
             timeout=timeout,
         )
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError) as exc:
+        if failures is not None:
+            failures.append(f"--probe could not run the project's interpreter: {exc}")
         return None
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("TENANTFIX-PROBE ")), None)
     if proc.returncode != 0 or line is None:
+        if failures is not None:
+            from tenantfix.tracebacks import summarize
+
+            failure = summarize(proc.stderr + proc.stdout, root)
+            failures.append(
+                "--probe: Django could not load the project, so the static reading was used: "
+                + failure.describe()
+            )
         return None
     data = json.loads(line.partition(" ")[2])
     apps = tuple(

@@ -92,3 +92,20 @@ def test_verify_reports_the_project_line(broken_repo: Path, tmp_path: Path, pg_s
     )
     assert verbose.code == 4
     assert "Traceback (most recent call last)" in verbose.stdout
+
+
+def test_a_package_missing_from_the_interpreter_points_at_python(tmp_path: Path) -> None:
+    project = copy_project(FIXTURES / "writeup_project", tmp_path / "portal")
+    models = project / "audit" / "models.py"
+    models.write_text(
+        "import tenantfix_not_installed_anywhere  # noqa: F401\n" + models.read_text()
+    )
+    repo = init_repo(project)
+    tmp = tmp_path / "tmp"
+    before = full_snapshot(repo, tmp)
+    ran = tenantfix("apply", "--dry-run", str(repo), cwd=repo, tmpdir=tmp)
+    assert_clean_failure(ran, 3)
+    assert "ModuleNotFoundError: No module named 'tenantfix_not_installed_anywhere'" in ran.stderr
+    assert "at audit/models.py:1: import tenantfix_not_installed_anywhere" in ran.stderr
+    assert "pass --python with the project's interpreter" in ran.stderr
+    assert full_snapshot(repo, tmp) == before

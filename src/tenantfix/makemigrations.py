@@ -174,9 +174,15 @@ def _failure(
             ExitCode.USAGE,
             output,
         )
+    hint = ""
+    if failure.exception and failure.exception.startswith("ModuleNotFoundError"):
+        hint = (
+            f"\n    a package the project imports is not installed for {interpreter}: pass "
+            "--python with the project's interpreter (its virtualenv's bin/python)"
+        )
     return SubprocessFailed(
         f"Django's makemigrations {' '.join(app_labels)} failed in {interpreter}: "
-        f"{failure.describe()}",
+        f"{failure.describe()}{hint}",
         ExitCode.REFUSED,
         output,
     )

@@ -128,13 +128,7 @@ def _env_db(var: str, args: Args, kwargs: Kwargs, location: Location) -> Value:
         )
     else:
         unset = _url_to_databases(default, kwargs, location)
-    return env_choice(
-        var,
-        unset,
-        location,
-        when_set=_url_to_databases(None, kwargs, location),
-        read=lambda text: _url_to_databases(Str(text, location), kwargs, location),
-    )
+    return _url_choice(var, unset, kwargs, location)
 
 
 def _database_url(dotted: str, args: Args, kwargs: Kwargs, location: Location) -> Value:
@@ -149,6 +143,13 @@ def _database_url(dotted: str, args: Args, kwargs: Kwargs, location: Location) -
         if default is not None
         else Mapping_((), location)  # dj-database-url returns {} without a URL
     )
+    return _url_choice(var, unset, kwargs, location)
+
+
+def _url_choice(
+    var: str, unset: Value | SettingsRaise, kwargs: Kwargs, location: Location
+) -> Value:
+    """A database URL read from ``var``: ``unset`` without it, ENGINE from the URL with it."""
     return env_choice(
         var,
         unset,

@@ -12,10 +12,10 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from tenantfix.discover import ProjectLocation, discover
@@ -229,7 +229,8 @@ def compute_fixes(path: Path, options: Options, *, cache: ExtractCache | None = 
             pending = (
                 pool.submit(_generate, analysis, labels, options, removals) if labels else None
             )
-            with scratch_copy(root, changes) as scratch:
+            copy = scratch_copy(root, changes, shallow=True, real_dirs=_settings_dirs(analysis))
+            with copy as scratch:
                 generation = pending.result() if pending is not None else None
                 generated = generation.files if generation is not None else {}
                 if generation is not None:
@@ -237,11 +238,11 @@ def compute_fixes(path: Path, options: Options, *, cache: ExtractCache | None = 
                 for rel, data in generated.items():
                     if rel in removals:  # regenerated under the same name
                         changes[rel] = data
-                        _replace_file(scratch / rel, data)
+                        copy.write(rel, data)
                     elif not (root / rel).exists():
                         originals[rel] = None
                         changes[rel] = data
-                        _replace_file(scratch / rel, data)
+                        copy.write(rel, data)
                 # The cheap static re-check: the fixed codes must be gone from the result.
                 remaining = analyse(scratch, options, cache=cache.scratch()).diagnostics
     return FixResult(
@@ -311,6 +312,16 @@ def converge_fixes(path: Path, options: Options) -> FixResult:
         warnings=tuple(warnings),
         rounds=tuple(rounds),
     )
+
+
+def _settings_dirs(analysis: Analysis) -> set[str]:
+    """The folders of every settings file the analysis read (relative to the root)."""
+    return {
+        PurePosixPath(f).parent.as_posix()
+        for resolution in analysis.resolutions
+        for f in resolution.files
+        if not PurePosixPath(f).is_absolute()
+    }
 
 
 def _finding_key(d: Diagnostic) -> tuple[str, str, str]:
@@ -384,14 +395,31 @@ def _link_or_copy(src: str, dst: str) -> None:
 class scratch_copy:
     """A throwaway copy of the project's source with ``changes`` written into it.
 
-    Only read by the static re-check. Files are hard links where possible, so every write
-    goes through :func:`_replace_file`, which unlinks first.
+    Files are hard links where possible, so every write goes through :meth:`write` (or
+    :func:`_replace_file`), which unlinks first.
+
+    ``shallow=True`` (the static re-check, which only reads) copies only the directories
+    that hold a changed file or one of ``real_dirs`` (the settings modules' folders, whose
+    paths are resolved); every other folder is a symlink to the project's. Removing a copy
+    of every folder cost more than the re-check itself (4 s for the 1,000 folders of a
+    500-app project on a file system mounted with ``discard``). Never for code that runs
+    the project (it would write ``__pycache__`` through the links).
     """
 
-    def __init__(self, root: Path, changes: dict[str, bytes | None]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        changes: dict[str, bytes | None],
+        *,
+        shallow: bool = False,
+        real_dirs: Iterable[str] = (),
+    ) -> None:
         self.root = root
         self.changes = changes
+        self.shallow = shallow
+        self.real_dirs = set(real_dirs)
         self.tmp: str | None = None
+        self.target: Path | None = None
 
     def __enter__(self) -> Path:
         self.tmp = tempfile.mkdtemp(prefix="tenantfix-scratch-")
@@ -403,21 +431,68 @@ class scratch_copy:
 
     def _fill(self) -> Path:
         assert self.tmp is not None
-        target = Path(self.tmp) / self.root.name
-        shutil.copytree(
-            self.root, target, ignore=skip_when_copying, symlinks=True, copy_function=_link_or_copy
-        )
+        target = self.target = Path(self.tmp) / self.root.name
+        if self.shallow:
+            os.mkdir(target)
+            self._populate(self.root, target)
+            for rel in sorted(self.real_dirs):
+                self._materialise(PurePosixPath(rel).parts)
+        else:
+            shutil.copytree(
+                self.root,
+                target,
+                ignore=skip_when_copying,
+                symlinks=True,
+                copy_function=_link_or_copy,
+            )
         for rel, data in self.changes.items():
-            if data is None:
-                (target / rel).unlink(missing_ok=True)
-            else:
-                _replace_file(target / rel, data)
+            self.write(rel, data)
         # virtualenvs are not copied: link the one the first analysis read, so that the
         # re-check finds the same installed packages
         venv = checkout_venv(self.root)
         if venv is not None and not any((target / n).exists() for n in (".venv", "venv")):
             (target / venv.name).symlink_to(venv, target_is_directory=True)
         return target
+
+    def write(self, rel: str, data: bytes | None) -> None:
+        """Write (``None``: delete) ``rel`` in the copy, never through a link to the project."""
+        assert self.target is not None
+        if self.shallow:
+            self._materialise(PurePosixPath(rel).parts[:-1])
+        if data is None:
+            (self.target / rel).unlink(missing_ok=True)
+        else:
+            _replace_file(self.target / rel, data)
+
+    def _populate(self, source: Path, dest: Path) -> None:
+        # one level: folders become symlinks (made real on demand), files hard links
+        names = os.listdir(source)
+        skipped = skip_when_copying(str(source), names)
+        for name in names:
+            if name in skipped:
+                continue
+            src, dst = source / name, dest / name
+            if src.is_symlink():
+                os.symlink(os.readlink(src), dst)
+            elif src.is_dir():
+                os.symlink(src, dst, target_is_directory=True)
+            else:
+                _link_or_copy(str(src), str(dst))
+
+    def _materialise(self, parts: Sequence[str]) -> None:
+        """Turn the linked folders along ``parts`` into real ones (their content linked)."""
+        assert self.target is not None
+        source, dest = self.root, self.target
+        for part in parts:
+            if part in ("", ".", ".."):
+                return
+            source, dest = source / part, dest / part
+            if dest.is_symlink() and Path(os.readlink(dest)) == source:
+                dest.unlink()
+                os.mkdir(dest)
+                self._populate(source, dest)
+            elif not dest.exists():
+                return  # a new folder: _replace_file makes it
 
     def __exit__(self, *exc: object) -> None:
         if self.tmp:

@@ -300,3 +300,36 @@ def test_apply_recheck_parses_only_the_files_a_fix_changed(tmp_path, cache_dir):
     assert cache.parses == analysed.parses  # the first analysis only
     assert cache.hits >= analysed.parses  # the re-check found every file
     assert not cache_dir.exists()
+
+
+def test_shallow_scratch_copy_never_writes_through_its_links(tmp_path):
+    """apply's re-check copies only the folders it changes; the rest are links to the project.
+    A write or a deletion in a linked folder (a generated migration) makes that folder real
+    first: the project stays byte for byte as it was."""
+    from tenantfix.pipeline import scratch_copy
+
+    root = _copy(WRITEUP, tmp_path / "p")
+    before = _snapshot(root)
+    settings = "accreditation_portal/settings.py"
+    new_migration = "audit/migrations/0001_initial.py"
+    copy = scratch_copy(
+        root,
+        {settings: b"# changed\n", "users/models.py": None},
+        shallow=True,
+        real_dirs=["accreditation_portal"],
+    )
+    with copy as scratch:
+        assert (scratch / "audit").is_symlink()
+        assert not (scratch / "accreditation_portal").is_symlink()
+        copy.write(new_migration, b"# generated\n")
+        assert not (scratch / "audit").is_symlink()
+        assert (scratch / "audit" / "models.py").read_bytes() == (
+            root / "audit" / "models.py"
+        ).read_bytes()
+        assert (scratch / new_migration).read_bytes() == b"# generated\n"
+        assert (scratch / settings).read_bytes() == b"# changed\n"
+        assert not (scratch / "users" / "models.py").exists()
+        assert (scratch / "documents").is_symlink()  # untouched folders stay links
+        assert _snapshot(root) == before
+    assert _snapshot(root) == before
+    assert not Path(copy.tmp).exists()

@@ -481,3 +481,14 @@ def test_unreachable_remote_says_only_what_is_true_of_the_local_branch(local, tm
     with pytest.raises(TenantfixError) as info:
         run(work, base="main")
     assert f"The local branch '{BRANCH}' is at {first.commit[:12]}." in info.value.message
+
+
+def test_fetch_and_push_report_progress(local):
+    from tenantfix.progress import reporting
+
+    work, _ = local
+    seen: list[str] = []
+    with reporting(seen.append):
+        run(work)
+    assert [m.split(" ", 1)[0] for m in seen] == ["reading", "fetching", "pushing"]
+    assert seen[1].startswith("fetching main from ") and seen[2].startswith(f"pushing {BRANCH} to ")

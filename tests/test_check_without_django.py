@@ -136,3 +136,28 @@ def test_writeup_project_with_a_project_venv_is_read_without_running_it(no_djang
     bare = _copy_writeup(tmp_path / "reference" / "writeup_project")
     code_ref, reference, _ = _check([sys.executable, "-m", "tenantfix"], bare)
     assert (code, found["findings"]) == (code_ref, reference["findings"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify",),
+        ("repair-db", "--database-url", "postgresql://app@127.0.0.1:1/app"),
+        ("apply", "--verify", "--no-commit"),
+    ],
+)
+def test_running_the_project_without_django_is_a_setup_error(no_django_env, tmp_path, args):
+    """No Django in tenantfix's own interpreter (pipx/uvx) and no --python: exit 2 saying what
+    to pass, before any PostgreSQL starts; not exit 4 ("your migrations fail")."""
+    project = _copy_writeup(tmp_path / "writeup_project")
+    proc = subprocess.run(
+        [str(_bin(no_django_env, "tenantfix")), *args, str(project)],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Django cannot be imported" in proc.stderr and "--python" in proc.stderr
+    assert "PostgreSQL" not in proc.stdout + proc.stderr.split("error:", 1)[0]

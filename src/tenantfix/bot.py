@@ -286,6 +286,9 @@ def publish(
     shown_remote = redact_url(remote_url)
 
     # ---- where the remote is
+    from tenantfix.progress import report
+
+    report(f"reading {shown_remote}")
     try:
         if base is None:
             base = forge.default_branch() if forge is not None else _remote_head(git, remote)
@@ -300,6 +303,7 @@ def publish(
     refspecs = [f"+refs/heads/{base}:{_PRIVATE_REF}/base"]
     if remote_tip:
         refspecs.append(f"+refs/heads/{branch}:{_PRIVATE_REF}/branch")
+    report(f"fetching {base}{f' and {branch}' if remote_tip else ''} from {shown_remote}")
     try:
         git.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs)
     except _GitFailed as exc:
@@ -368,6 +372,7 @@ def publish(
                 )
                 interrupt.wrote(f"the local branch {branch!r} was moved to {commit_sha[:12]}")
             lease = f"refs/heads/{branch}:{remote_tip or ''}"
+            report(f"pushing {branch} to {shown_remote}")
             try:
                 git.run(
                     "push",

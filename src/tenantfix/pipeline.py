@@ -225,6 +225,11 @@ def compute_fixes(path: Path, options: Options, *, cache: ExtractCache | None = 
         for rel in removals:
             originals[rel] = (root / rel).read_bytes()
             changes[rel] = None
+        if labels:
+            from tenantfix.progress import report
+
+            # here, not in the worker: the display lives in this thread's context
+            report(f"running makemigrations {' '.join(labels)} (the project's Django)")
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = (
                 pool.submit(_generate, analysis, labels, options, removals) if labels else None

@@ -18,6 +18,16 @@ if TYPE_CHECKING:
 __all__ = ["app", "main"]
 
 
+def plain_output() -> bool:
+    """Plain help and errors (click's), not typer's rich boxes: when stdout or stderr is not a
+    terminal (CI logs, pipes, editors), TERM=dumb, or NO_COLOR is set."""
+    import os
+
+    if os.environ.get("TERM") == "dumb" or os.environ.get("NO_COLOR"):
+        return True
+    return not (sys.stdout.isatty() and sys.stderr.isatty())
+
+
 def load_app() -> typer.Typer:
     """The Typer application with every command registered."""
     from tenantfix.cli import apply as _apply  # noqa: F401  (registers the command)
@@ -46,7 +56,12 @@ def main() -> None:
 
             sys.stdout.write(f"tenantfix {__version__}\n")
             return
-        load_app()()
+        app = load_app()
+        if plain_output():
+            # read by typer when it builds the click command, i.e. in app()
+            app.rich_markup_mode = None
+            app.pretty_exceptions_enable = False
+        app()
     except KeyboardInterrupt as exc:  # while loading typer and the commands
         from tenantfix import interrupt
 

@@ -26,23 +26,61 @@ PathArg = Annotated[
 SettingsOpt = Annotated[
     str | None,
     typer.Option(
-        "--settings", help="Settings module, overriding manage.py's DJANGO_SETTINGS_MODULE default."
+        "--settings",
+        metavar="MODULE",
+        help="Settings module, overriding manage.py's DJANGO_SETTINGS_MODULE default.",
     ),
 ]
 PythonOpt = Annotated[
     str | None,
     typer.Option(
         "--python",
+        metavar="PATH",
         help="The project's interpreter (a path relative to the current directory, or a name "
         "on PATH), for locating installed apps and running Django (default: this one).",
     ),
 ]
+
+
+def _rule_selectors(values: list[str] | None) -> list[str] | None:
+    """Check --select/--ignore as pyproject.toml's keys are, and against the known rules.
+
+    As ruff: ``--select TF999`` (no such rule) or ``--select XYZ`` (not a code) is a usage
+    error naming the value (exit 2), not an empty selection that says "No findings". A value
+    may list several codes separated by commas (``--select TF001,TF003``).
+    """
+    if values is None:
+        return None
+    from tenantfix.checks import load_checks
+    from tenantfix.config import CODE_PREFIX
+
+    # TF012 is repair-db's rule (phantom records): known, though `check` has no check for it
+    known = (*load_checks(), "TF012")
+    out: list[str] = []
+    for value in values:
+        for part in value.split(","):
+            code = part.strip().upper()
+            if not CODE_PREFIX.match(code):
+                raise typer.BadParameter(
+                    f"{part.strip()!r} is not a rule code or prefix (TF001, TF00, TF)"
+                )
+            if not any(k.startswith(code) for k in known):
+                raise typer.BadParameter(
+                    f"unknown rule selector {part.strip()!r} (`tenantfix rules` lists the rules)"
+                )
+            out.append(code)
+    return out
+
+
 SelectOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--select",
-        help="Only these rule codes or prefixes (repeatable: --select TF001), instead of the "
-        "default selection; opt-in rules run only when selected (--select TF013, or TF for all).",
+        metavar="CODE",
+        callback=_rule_selectors,
+        help="Only these rule codes or prefixes (repeatable, or comma-separated: --select "
+        "TF001,TF003), instead of the default selection; opt-in rules run only when selected "
+        "(--select TF013, or TF for all). An unknown code is an error (exit 2).",
     ),
 ]
 NoCacheOpt = Annotated[
@@ -56,7 +94,58 @@ NoCacheOpt = Annotated[
 ]
 IgnoreOpt = Annotated[
     list[str] | None,
-    typer.Option("--ignore", help="Skip these rule codes or prefixes (repeatable)."),
+    typer.Option(
+        "--ignore",
+        metavar="CODE",
+        callback=_rule_selectors,
+        help="Skip these rule codes or prefixes (repeatable, or comma-separated).",
+    ),
+]
+QuietOpt = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="Only the result: no progress, notes or summary lines."),
+]
+
+
+class ColorChoice(str, Enum):
+    """The values of ``--color``."""
+
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+ColorOpt = Annotated[
+    ColorChoice,
+    typer.Option(
+        "--color",
+        case_sensitive=False,
+        help="Colour the output: auto (on a terminal, unless NO_COLOR is set or TERM=dumb; "
+        "FORCE_COLOR forces it), always or never.",
+    ),
+]
+
+
+class OutputFormat(str, Enum):
+    """The values of ``check --format`` (the renderers in :mod:`tenantfix.report`)."""
+
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+    gitlab = "gitlab"
+
+
+FormatOpt = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        envvar="TENANTFIX_OUTPUT_FORMAT",
+        help="How findings are printed: text for people, json for programs, sarif for code "
+        "scanning, github for Actions annotations, gitlab for a Code Quality report.",
+    ),
 ]
 
 
@@ -128,10 +217,35 @@ def handle_errors(
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
-def color_enabled() -> bool:
+def color_enabled(choice: ColorChoice | str = ColorChoice.auto, stream: object = None) -> bool:
+    """Whether to colour ``stream`` (default stdout): ``--color``, then the conventions.
+
+    ``auto`` follows no-color.org (a non-empty NO_COLOR turns colour off), force-color.org (a
+    non-empty FORCE_COLOR other than "0" turns it on, for CI logs that render ANSI) and
+    TERM=dumb (off), in that order; otherwise colour only on a terminal.
+    """
     import os
 
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    value = ColorChoice(choice)
+    if value is ColorChoice.always:
+        return True
+    if value is ColorChoice.never:
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
+    if os.environ.get("TERM") == "dumb":
+        return False
+    isatty = getattr(stream if stream is not None else sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def relative_to_cwd(path: str | Path) -> str:
+    """A path as every output shows it: relative to the current directory when below it."""
+    from tenantfix.report._common import display_path
+
+    return display_path(".", str(path))
 
 
 def project_python(config: Config, flag: str | None, *, need_django: bool) -> Interpreter | None:
@@ -149,3 +263,19 @@ def project_python(config: Config, flag: str | None, *, need_django: bool) -> In
         source = f"`python` in {config.path}" if config.path else "python"
         return inspect_python(config.python, need_django=need_django, source=source)
     return None
+
+
+def require_django(interpreter: Interpreter | None) -> None:
+    """Commands that run the project (verify, repair-db, apply --verify) on tenantfix's own
+    interpreter need Django there: without it that is a setup error (exit 2) said up front,
+    not a migration run that "fails" (exit 4) after PostgreSQL started."""
+    import importlib.util
+
+    if interpreter is not None or importlib.util.find_spec("django") is not None:
+        return
+    raise TenantfixError(
+        f"Django cannot be imported by {sys.executable} (tenantfix's own interpreter), and this "
+        "command runs the project's migrations; pass the project's interpreter, e.g. "
+        "--python .venv/bin/python, or set `python` in [tool.tenantfix]",
+        ExitCode.USAGE,
+    )

@@ -1,5 +1,5 @@
 """Progress lines on stderr for steps that take seconds: a rich spinner on a terminal, plain
-``tenantfix: ...`` lines otherwise (CI logs, pipes)."""
+``tenantfix: ...`` lines otherwise (CI logs, pipes, TERM=dumb), nothing with ``-q``."""
 
 from __future__ import annotations
 
@@ -9,19 +9,33 @@ from types import TracebackType
 from typing import Any
 
 
+def _live(quiet: bool) -> bool:
+    """A rich display only on a real terminal: CI logs and pipes get plain lines."""
+    import os
+
+    return not quiet and sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _console(color: str) -> Any:
+    from rich.console import Console
+
+    from tenantfix.cli._common import color_enabled
+
+    return Console(stderr=True, no_color=not color_enabled(color, sys.stderr))
+
+
 class StepProgress:
     """``with StepProgress() as p: p("running migrate_schemas --shared")``."""
 
-    def __init__(self, *, quiet: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False, color: str = "auto") -> None:
         self.quiet = quiet
+        self.color = color
         self._status: Any = None
         self._started = time.monotonic()
 
     def __enter__(self) -> StepProgress:
-        if not self.quiet and sys.stderr.isatty():
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status("tenantfix: starting")
+        if _live(self.quiet):
+            self._status = _console(self.color).status("tenantfix: starting")
             self._status.start()
         return self
 
@@ -53,15 +67,15 @@ class CountProgress:
     message between them (cloning a database, ...).
     """
 
-    def __init__(self, *, quiet: bool = False) -> None:
+    def __init__(self, *, quiet: bool = False, color: str = "auto") -> None:
         self.quiet = quiet
+        self.color = color
         self._bar: Any = None
         self._task: Any = None
         self._started = time.monotonic()
 
     def __enter__(self) -> CountProgress:
-        if not self.quiet and sys.stderr.isatty():
-            from rich.console import Console
+        if _live(self.quiet):
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             self._bar = Progress(
@@ -69,7 +83,7 @@ class CountProgress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.description}"),
-                console=Console(stderr=True),
+                console=_console(self.color),
                 transient=True,
             )
             self._bar.start()

@@ -10,22 +10,28 @@ import typer
 
 from tenantfix.cli._app import app
 from tenantfix.cli._common import (
+    ColorChoice,
+    ColorOpt,
     FailLevelOpt,
     IgnoreOpt,
     NoCacheOpt,
     PathArg,
     PythonOpt,
+    QuietOpt,
     SelectOpt,
     SettingsOpt,
     VerboseOpt,
     err,
     handle_errors,
     project_python,
+    relative_to_cwd,
+    require_django,
 )
 from tenantfix.errors import ExitCode
 
 if TYPE_CHECKING:
     from tenantfix.bot import FixOutcome
+    from tenantfix.plan import Diagnostic
     from tenantfix.pr_body import Verification
 
 
@@ -37,7 +43,9 @@ def apply(
     branch: Annotated[
         str | None,
         typer.Option(
-            "--branch", help="Name of the fix branch [default: tenantfix/shared-user-app]."
+            "--branch",
+            metavar="NAME",
+            help="Name of the fix branch [default: tenantfix/shared-user-app].",
         ),
     ] = None,
     dry_run: Annotated[
@@ -80,7 +88,9 @@ def apply(
             "--push", help="Push the fix branch to --remote (force-with-lease, only that branch)."
         ),
     ] = False,
-    remote: Annotated[str, typer.Option("--remote", help="Git remote to push to.")] = "origin",
+    remote: Annotated[
+        str, typer.Option("--remote", metavar="NAME", help="Git remote to push to.")
+    ] = "origin",
     open_pr: Annotated[
         bool,
         typer.Option(
@@ -90,29 +100,40 @@ def apply(
     ] = False,
     base: Annotated[
         str | None,
-        typer.Option("--base", help="Base branch [default: the remote's default branch]."),
+        typer.Option(
+            "--base", metavar="BRANCH", help="Base branch [default: the remote's default branch]."
+        ),
     ] = None,
     provider: Annotated[
         str | None,
-        typer.Option("--provider", help="github or gitlab [default: from the remote URL]."),
+        typer.Option(
+            "--provider",
+            metavar="github|gitlab",
+            help="github or gitlab [default: from the remote URL].",
+        ),
     ] = None,
     api_url: Annotated[
         str | None,
         typer.Option(
             "--api-url",
+            metavar="URL",
             help="API root for GitHub Enterprise (https://host/api/v3) or self-hosted GitLab (https://host).",
         ),
     ] = None,
     repository: Annotated[
         str | None,
         typer.Option(
-            "--repository", help="owner/name on the forge [default: from the remote URL]."
+            "--repository",
+            metavar="OWNER/NAME",
+            help="owner/name on the forge [default: from the remote URL].",
         ),
     ] = None,
     label: Annotated[
         list[str] | None,
         typer.Option(
-            "--label", help="Label for a new pull request (repeatable) [default: tenantfix]."
+            "--label",
+            metavar="LABEL",
+            help="Label for a new pull request (repeatable) [default: tenantfix].",
         ),
     ] = None,
     draft: Annotated[
@@ -120,12 +141,15 @@ def apply(
     ] = False,
     reviewer: Annotated[
         list[str] | None,
-        typer.Option("--reviewer", help="Request a review (repeatable; org/team on GitHub)."),
+        typer.Option(
+            "--reviewer", metavar="USER", help="Request a review (repeatable; org/team on GitHub)."
+        ),
     ] = None,
     author: Annotated[
         str | None,
         typer.Option(
             "--author",
+            metavar="'NAME <EMAIL>'",
             help="Commit author 'Name <email>' [default: git user, else tenantfix[bot]].",
         ),
     ] = None,
@@ -148,18 +172,22 @@ def apply(
         str | None,
         typer.Option(
             "--database-url",
+            metavar="URL",
             help="With --verify: use this server (a scratch database is created and dropped).",
         ),
     ] = None,
     no_cache: NoCacheOpt = False,
+    quiet: QuietOpt = False,
+    color: ColorOpt = ColorChoice.auto,
 ) -> None:
     """Rewrite settings, models and migrations, generate missing migrations, commit on a branch.
 
     Exit 0: applied, nothing to fix, or the branch already holds this exact fix (up to date);
     1: --dry-run would change files, or findings at or above --fail-level (default: error)
-    remain that have no automatic fix; 3: refused (dirty tree, a fix branch holding another fix,
-    not a git repository, settings that cannot be resolved), nothing changed; 4: the fix did not
-    clear its findings, or --verify failed (nothing committed).
+    remain that have no automatic fix; 2: usage or setup error (settings that cannot be
+    resolved, an unusable --python), nothing changed; 3: refused (dirty tree, a fix branch
+    holding another fix, not a git repository), nothing changed; 4: the fix did not clear its
+    findings, or --verify failed (nothing committed); 5: push or pull request failed.
     """
     from tenantfix.apply import DEFAULT_BRANCH, ApplyRequest, run_apply
     from tenantfix.config import load_config
@@ -175,7 +203,7 @@ def apply(
     if provider not in (None, "github", "gitlab"):
         err("tenantfix: error: --provider must be github or gitlab")
         raise typer.Exit(int(ExitCode.USAGE))
-    with handle_errors(settings_exit=ExitCode.REFUSED, verbose=verbose):
+    with handle_errors(verbose=verbose):
         config = load_config(path).merged(
             select=select,
             ignore=ignore,
@@ -187,6 +215,8 @@ def apply(
         )
         # makemigrations and --verify run Django there: checked before anything else runs
         interpreter = project_python(config, python, need_django=True)
+        if verify:
+            require_django(interpreter)
         project_interpreter = interpreter.path if interpreter else None
         options = Options(
             settings=config.settings,
@@ -199,8 +229,9 @@ def apply(
             cache=not no_cache,
         )
         from tenantfix.cli._progress import StepProgress
+        from tenantfix.progress import reporting
 
-        progress = StepProgress(quiet=not verify)
+        progress = StepProgress(quiet=quiet, color=color)
         if push or open_pr:
             from tenantfix.bot import PublishTarget, publish_project
 
@@ -209,39 +240,39 @@ def apply(
                 from tenantfix.verify import verify_changes
 
                 def verify_hook(project_dir: Path, fix: FixOutcome) -> Verification:
-                    with progress:
-                        report = verify_changes(
-                            project_dir,
-                            fix.changes,
-                            settings=config.settings,
-                            python=project_interpreter,
-                            database_url=database_url,
-                            progress=progress,
-                        )
+                    report = verify_changes(
+                        project_dir,
+                        fix.changes,
+                        settings=config.settings,
+                        python=project_interpreter,
+                        database_url=database_url,
+                        progress=progress,
+                    )
                     for line in report.lines(verbose=verbose):
                         err(line)
                     return report.to_verification()
 
-            publish_project(
-                path,
-                options,
-                PublishTarget(
-                    branch=config.branch or DEFAULT_BRANCH,
-                    remote=remote,
-                    base=base,
-                    open_pr=open_pr,
-                    provider=cast("Literal['github', 'gitlab'] | None", provider),
-                    api_url=api_url,
-                    repository=repository,
-                    labels=tuple(label) if label is not None else ("tenantfix",),
-                    draft=draft,
-                    reviewers=tuple(reviewer or ()),
-                    force=force,
-                ),
-                author=author,
-                verify=verify_hook,
-                echo=err,
-            )
+            with progress, reporting(progress):
+                publish_project(
+                    path,
+                    options,
+                    PublishTarget(
+                        branch=config.branch or DEFAULT_BRANCH,
+                        remote=remote,
+                        base=base,
+                        open_pr=open_pr,
+                        provider=cast("Literal['github', 'gitlab'] | None", provider),
+                        api_url=api_url,
+                        repository=repository,
+                        labels=tuple(label) if label is not None else ("tenantfix",),
+                        draft=draft,
+                        reviewers=tuple(reviewer or ()),
+                        force=force,
+                    ),
+                    author=author,
+                    verify=verify_hook,
+                    echo=err,
+                )
             return
         request = ApplyRequest(
             path=path,
@@ -255,9 +286,17 @@ def apply(
             database_url=database_url,
             progress=progress,
         )
-        with progress:
+        with progress, reporting(progress):
             outcome = run_apply(request)
     result = outcome.result
+    from tenantfix.discover import find_manage_py
+
+    # one path convention in every output: findings' files relative to the current directory
+    project_root = find_manage_py(Path(path)).parent.resolve()
+
+    def where(d: Diagnostic) -> str:
+        return f"{relative_to_cwd(project_root / d.location.path)}:{d.location.line}"
+
     # as `check`: findings below the fail level (warnings, by default) are reported, not failed
     from tenantfix.fail_level import fails
 
@@ -271,16 +310,16 @@ def apply(
         if number > 1:
             err(f"then, on the tree with those fixes (pass {number}):")
         for d in fixed:
-            err(f"{d.code} {d.location}: {d.message}")
+            err(f"{d.code} {where(d)}: {d.message}")
             err(f"    fix: {d.fix_summary}")
     for d in result.unfixed:
-        err(f"{d.code} {d.location}: {d.message}")
+        err(f"{d.code} {where(d)}: {d.message}")
         err(f"    no automatic fix: {d.fix_summary}")
     before = {(d.code, d.finding) for d in (*result.fixed, *result.unfixed)}
     for d in result.remaining_after:
         if (d.code, d.finding) not in before:
             err(
-                f"tenantfix: warning: the fixed project has a new finding: {d.code} {d.location}: {d.message}"
+                f"tenantfix: warning: the fixed project has a new finding: {d.code} {where(d)}: {d.message}"
             )
     if outcome.mode == "nothing":
         if result.unfixed:

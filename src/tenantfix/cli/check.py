@@ -9,11 +9,16 @@ import typer
 
 from tenantfix.cli._app import app
 from tenantfix.cli._common import (
+    ColorChoice,
+    ColorOpt,
     FailLevelOpt,
+    FormatOpt,
     IgnoreOpt,
     NoCacheOpt,
+    OutputFormat,
     PathArg,
     PythonOpt,
+    QuietOpt,
     SelectOpt,
     SettingsOpt,
     VerboseOpt,
@@ -29,9 +34,7 @@ def check(
     path: PathArg = Path("."),
     settings: SettingsOpt = None,
     python: PythonOpt = None,
-    output_format: Annotated[
-        str, typer.Option("--format", "-f", help="text, json, sarif or github.")
-    ] = "text",
+    output_format: FormatOpt = OutputFormat.text,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     probe: Annotated[
@@ -48,11 +51,22 @@ def check(
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even when there are findings.")
     ] = False,
+    statistics: Annotated[
+        bool,
+        typer.Option(
+            "--statistics",
+            help="Print the number of findings per rule code instead of the findings "
+            "(text, or json with --format json).",
+        ),
+    ] = False,
+    quiet: QuietOpt = False,
+    color: ColorOpt = ColorChoice.auto,
 ) -> None:
     """Find the settings, models and migrations that break migrate_schemas.
 
     Exit 0: no finding at or above --fail-level (warnings alone pass at the default `error`,
-    as with Django's `manage.py check`); 1: such findings; 2: usage or configuration error.
+    as with Django's `manage.py check`); 1: such findings; 2: usage or configuration error
+    (also an unknown --select/--ignore code or --format).
     """
     from tenantfix import __version__
     from tenantfix.config import load_config
@@ -83,8 +97,9 @@ def check(
         )
         analysis = analyse(path, options)
         graph = analysis.graph
+        fmt = OutputFormat(output_format).value
         unresolved = tuple(e.value for e in graph.unresolved_apps)
-        if output_format != "json":  # JSON carries the same in its "packages" field
+        if fmt != "json" and not quiet:  # JSON carries the same in its "packages" field
             notes = (
                 packages_note(graph.packages) if graph.packages else None,
                 unresolved_note(unresolved, graph.packages),
@@ -92,20 +107,31 @@ def check(
             for note in notes:
                 if note:
                     err(note)
-        for note in analysis.notes:
-            # what could not be read statically: on stderr, so JSON/SARIF stay parseable
-            typer.echo(f"tenantfix: note: {note}", err=True)
-        typer.echo(
-            render(
+        if not quiet:
+            for note in analysis.notes:
+                # what could not be read statically: on stderr, so JSON/SARIF stay parseable
+                typer.echo(f"tenantfix: note: {note}", err=True)
+        if statistics:
+            from tenantfix.report.statistics import render_json, render_text
+
+            table = render_json if fmt == "json" else render_text
+            typer.echo(table(analysis.diagnostics), nl=False)
+        else:
+            colored = color_enabled(color) and fmt == "text"
+            text = render(
                 analysis.diagnostics,
-                output_format,
+                fmt,
                 root=str(analysis.project.root),
                 graph_source=analysis.graph.source,
                 tool_version=__version__,
-                color=color_enabled() and output_format == "text",
+                color=colored,
                 packages=packages_json(graph.packages, unresolved),
-            ),
-            nl=False,
-        )
+            )
+            if quiet and fmt == "text":
+                # the findings only, as `ruff check -q`: no summary line
+                text = "\n".join(text.rstrip("\n").split("\n")[:-1]).rstrip("\n")
+                text = text + "\n" if text else ""
+            # color= tells click not to strip the escapes when stdout is not a terminal
+            typer.echo(text, nl=False, color=colored)
     if fails(analysis.diagnostics, config.fail_level) and not exit_zero:
         raise typer.Exit(int(ExitCode.FINDINGS))

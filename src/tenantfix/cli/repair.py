@@ -9,12 +9,16 @@ import typer
 
 from tenantfix.cli._app import app
 from tenantfix.cli._common import (
+    ColorChoice,
+    ColorOpt,
     PathArg,
     PythonOpt,
+    QuietOpt,
     SettingsOpt,
     err,
     handle_errors,
     project_python,
+    require_django,
 )
 
 if TYPE_CHECKING:
@@ -29,6 +33,7 @@ def repair_db(
         str | None,
         typer.Option(
             "--database-url",
+            metavar="URL",
             help="The database to repair (required): postgresql://user:password@host:port/name.",
         ),
     ] = None,
@@ -53,6 +58,8 @@ def repair_db(
     ] = False,
     settings: SettingsOpt = None,
     python: PythonOpt = None,
+    quiet: QuietOpt = False,
+    color: ColorOpt = ColorChoice.auto,
 ) -> None:
     """Print the plan that repairs phantom migration records; --execute runs it.
 
@@ -61,7 +68,8 @@ def repair_db(
     `migrate_schemas ... zero --fake`.
 
     Exit 0: nothing to repair, or repaired; 1: repair needed (plan printed, not run; with
-    --verify alone: proven on a clone, not run); 2: usage error; 3: refused (unreachable
+    --verify alone: proven on a clone, not run); 2: usage or setup error (settings that cannot
+    be resolved, no Django in the project's interpreter); 3: refused (unreachable
     database, wrong credentials, not a django-tenants database for this project, an unsafe
     case, no clone could be made), nothing changed; 4: a command of the plan failed (on the
     clone: the real database was not touched).
@@ -75,9 +83,10 @@ def repair_db(
     if not database_url:
         err("tenantfix: error: --database-url is required (the database to inspect and repair)")
         raise typer.Exit(int(ExitCode.USAGE))
-    with handle_errors(settings_exit=ExitCode.REFUSED, verbose=verbose):
+    with handle_errors(verbose=verbose):
         config = load_config(path).merged(settings=settings, python=python)
         interpreter = project_python(config, python, need_django=True)
+        require_django(interpreter)
         project_interpreter = interpreter.path if interpreter else None
         plan = plan_repair(path, database_url, settings=config.settings, python=project_interpreter)
         for line in plan.lines(verbose=verbose):
@@ -87,7 +96,7 @@ def repair_db(
         if not plan.needed:
             return
         if verify:
-            with CountProgress() as progress:
+            with CountProgress(quiet=quiet, color=color) as progress:
                 proof = prove_on_clone(
                     plan, python=project_interpreter, progress=progress, say=progress.note
                 )
@@ -112,7 +121,7 @@ def repair_db(
                 + " to run the plan."
             )
             raise typer.Exit(int(ExitCode.FINDINGS))
-        with CountProgress() as progress:
+        with CountProgress(quiet=quiet, color=color) as progress:
             outcome = run_plan(plan, python=project_interpreter, progress=progress)
     _report(outcome, verbose)
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import re
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from tenantfix.cli._app import app
+from tenantfix.cli._common import QuietOpt
 
 if TYPE_CHECKING:
     from tenantfix.checks import Check
@@ -67,20 +69,28 @@ def _rows() -> list[dict[str, str]]:
     ]
 
 
+class RulesFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
 @app.command()
 def rules(
     output_format: Annotated[
-        str, typer.Option("--format", help="text (a table) or json.", metavar="text|json")
-    ] = "text",
+        RulesFormat,
+        typer.Option(
+            "--format",
+            case_sensitive=False,
+            help="text (a table) or json.",
+        ),
+    ] = RulesFormat.text,
+    quiet: QuietOpt = False,
 ) -> None:
     """List every rule: code, slug, severity, default or opt-in, automatic fix and summary."""
     rows = _rows()
-    if output_format == "json":
+    if output_format is RulesFormat.json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    if output_format != "text":
-        typer.echo(f"error: unknown format {output_format!r}; choose text or json", err=True)
-        raise typer.Exit(2)
     headers = {
         "code": "CODE",
         "slug": "NAME",
@@ -93,6 +103,8 @@ def rules(
     for row in [headers, *rows]:
         cells = [row[k].ljust(widths[k]) for k in ("code", "slug", "severity", "selection", "fix")]
         typer.echo("  ".join([*cells, row["summary"]]).rstrip())
+    if quiet:
+        return
     opt_in = [r["code"] for r in rows if r["selection"] == "opt-in"]
     typer.echo(f"\n{len(rows)} rules. `tenantfix explain <CODE>` prints a rule's documentation.")
     if opt_in:
@@ -104,7 +116,11 @@ def rules(
 
 @app.command()
 def explain(
-    code: Annotated[str, typer.Argument(help="A rule code (TF001) or name (user-app-not-shared).")],
+    code: Annotated[
+        str,
+        typer.Argument(help="A rule code (TF001) or name (user-app-not-shared)."),
+    ],
+    quiet: QuietOpt = False,
 ) -> None:
     """Print a rule's documentation: what breaks, why, and the fix."""
     from tenantfix.checks import load_checks
@@ -120,6 +136,9 @@ def explain(
             err=True,
         )
         raise typer.Exit(2)
+    if quiet:  # the documentation alone
+        typer.echo(chk.doc or chk.summary)
+        return
     typer.echo(f"{chk.code} ({chk.slug})")
     picked = (
         "default (runs without --select)"

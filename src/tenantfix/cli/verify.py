@@ -9,18 +9,23 @@ import typer
 
 from tenantfix.cli._app import app
 from tenantfix.cli._common import (
+    ColorChoice,
+    ColorOpt,
     PathArg,
     PythonOpt,
+    QuietOpt,
     SettingsOpt,
     VerboseOpt,
     handle_errors,
     project_python,
+    require_django,
 )
 
 DatabaseUrlOpt = Annotated[
     str | None,
     typer.Option(
         "--database-url",
+        metavar="URL",
         help="Use this PostgreSQL server instead of a throwaway one: a scratch database "
         "tenantfix_verify_<random> is created there and dropped afterwards.",
     ),
@@ -34,6 +39,7 @@ def verify(
         str | None,
         typer.Option(
             "--ref",
+            metavar="REF",
             help="Verify this branch, tag or commit (checked out in a temporary worktree; "
             "your checkout is untouched) instead of the working tree.",
         ),
@@ -42,13 +48,14 @@ def verify(
     settings: SettingsOpt = None,
     python: PythonOpt = None,
     verbose: VerboseOpt = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress lines.")] = False,
+    quiet: QuietOpt = False,
+    color: ColorOpt = ColorChoice.auto,
 ) -> None:
     """Run migrate_schemas --shared, create two tenants, run migrate_schemas; report each step.
 
     Exit 0: every step passed; 4: a step failed (the report names the migration and the error);
-    2: usage error; 3: no usable PostgreSQL (no binaries, unreachable server, bad credentials,
-    no CREATEDB right).
+    2: usage or setup error (also: no Django in the project's interpreter); 3: no usable
+    PostgreSQL (no binaries, unreachable server, bad credentials, no CREATEDB right).
     """
     from tenantfix.cli._progress import StepProgress
     from tenantfix.config import load_config
@@ -59,7 +66,8 @@ def verify(
         config = load_config(path).merged(settings=settings, python=python)
         # before any PostgreSQL is started
         interpreter = project_python(config, python, need_django=True)
-        with StepProgress(quiet=quiet) as progress:
+        require_django(interpreter)
+        with StepProgress(quiet=quiet, color=color) as progress:
             report = verify_project(
                 path,
                 ref=ref,

@@ -1,5 +1,5 @@
 """Render findings for people (``text``), programs (``json``), code scanning (``sarif``) and
-GitHub Actions annotations (``github``).
+GitHub Actions annotations (``github``) and GitLab's Code Quality widget (``gitlab``).
 
 Each format lives in its own module and is imported only when asked for, so ``check`` pays
 only for the format it prints.
@@ -21,6 +21,7 @@ FORMATS: dict[str, str] = {
     "json": "tenantfix.report.json_format",
     "sarif": "tenantfix.report.sarif",
     "github": "tenantfix.report.github",
+    "gitlab": "tenantfix.report.gitlab",
 }
 
 

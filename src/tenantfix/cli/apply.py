@@ -204,6 +204,13 @@ def apply(
         err("tenantfix: error: --provider must be github or gitlab")
         raise typer.Exit(int(ExitCode.USAGE))
     with handle_errors(verbose=verbose):
+        from tenantfix.extras import require_db, require_forge
+
+        # a missing optional dependency is found before any work (or PostgreSQL) starts
+        if verify:
+            require_db("tenantfix apply --verify")
+        if open_pr and provider is not None:
+            require_forge("tenantfix apply --open-pr", provider)
         config = load_config(path).merged(
             select=select,
             ignore=ignore,
@@ -253,7 +260,7 @@ def apply(
                     return report.to_verification()
 
             with progress, reporting(progress):
-                publish_project(
+                published = publish_project(
                     path,
                     options,
                     PublishTarget(
@@ -273,6 +280,9 @@ def apply(
                     verify=verify_hook,
                     echo=err,
                 )
+            from tenantfix import github_output
+
+            github_output.write(published)
             return
         request = ApplyRequest(
             path=path,

@@ -84,6 +84,9 @@ def repair_db(
         err("tenantfix: error: --database-url is required (the database to inspect and repair)")
         raise typer.Exit(int(ExitCode.USAGE))
     with handle_errors(verbose=verbose):
+        from tenantfix.extras import require_db
+
+        require_db("tenantfix repair-db")
         config = load_config(path).merged(settings=settings, python=python)
         interpreter = project_python(config, python, need_django=True)
         require_django(interpreter)

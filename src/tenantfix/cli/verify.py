@@ -63,6 +63,9 @@ def verify(
     from tenantfix.verify import verify_project
 
     with handle_errors(verbose=verbose):
+        from tenantfix.extras import require_db
+
+        require_db("tenantfix verify")
         config = load_config(path).merged(settings=settings, python=python)
         # before any PostgreSQL is started
         interpreter = project_python(config, python, need_django=True)

@@ -44,6 +44,9 @@ def connect(
     params: DatabaseParams, *, autocommit: bool = True
 ) -> psycopg.Connection[tuple[object, ...]]:
     """Connect, turning psycopg's OperationalError into a TenantfixError (exit 3)."""
+    from tenantfix.extras import require_db
+
+    require_db("connecting to PostgreSQL")
     import psycopg
 
     try:

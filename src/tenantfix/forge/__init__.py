@@ -193,6 +193,10 @@ def forge_for_remote(
     token = token or read_token(provider)
     assert token is not None
     opts = options or ForgeOptions()
+    from tenantfix.extras import require_forge
+
+    # before the forge is first asked anything (nothing is written yet)
+    require_forge("opening a pull request", provider)
     if provider == "github":
         from tenantfix.forge.github import GitHubForge
 

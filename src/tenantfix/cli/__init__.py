@@ -32,6 +32,7 @@ def load_app() -> typer.Typer:
     """The Typer application with every command registered."""
     from tenantfix.cli import apply as _apply  # noqa: F401  (registers the command)
     from tenantfix.cli import check as _check  # noqa: F401
+    from tenantfix.cli import move_users as _move_users  # noqa: F401  (move-users)
     from tenantfix.cli import repair as _repair  # noqa: F401  (repair-db)
     from tenantfix.cli import rules as _rules  # noqa: F401  (rules, explain)
     from tenantfix.cli import verify as _verify  # noqa: F401

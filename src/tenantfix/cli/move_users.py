@@ -1,0 +1,243 @@
+"""`tenantfix move-users`: move per-tenant users into public (global users), reversibly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tenantfix.cli._app import app
+from tenantfix.cli._common import (
+    PathArg,
+    PythonOpt,
+    SettingsOpt,
+    err,
+    handle_errors,
+    project_python,
+)
+from tenantfix.moveusers.mapping import Match, OnConflict
+
+if TYPE_CHECKING:
+    from tenantfix.cli._progress import CountProgress
+    from tenantfix.moveusers.plan import MovePlan
+
+
+@app.command("move-users")
+def move_users(
+    path: PathArg = Path("."),
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="The database (required): postgresql://user:password@host:port/name.",
+        ),
+    ] = None,
+    match: Annotated[
+        Match,
+        typer.Option(
+            "--match",
+            help="Who is the same person: a tenant user with the e-mail (or username) of a "
+            "public user, or of a user moved from an earlier schema, becomes that user; "
+            "none: every tenant user is inserted.",
+        ),
+    ] = Match.email,
+    on_conflict: Annotated[
+        OnConflict,
+        typer.Option(
+            "--on-conflict",
+            help="A user to insert whose username (or other unique value) is taken in public: "
+            "fail (refuse, naming every clash) or suffix-schema (bob -> bob.<schema>).",
+        ),
+    ] = OnConflict.fail,
+    execute: Annotated[
+        bool, typer.Option("--execute", help="Run the plan (default: only print it).")
+    ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="First run the whole plan and its proofs on a scratch clone of the database; "
+            "the real database is touched only if that passes (and only with --execute).",
+        ),
+    ] = False,
+    undo: Annotated[
+        bool,
+        typer.Option(
+            "--undo",
+            help="Reverse a move: restore the tenants' user tables from their backups and the "
+            "foreign keys from the map; delete the users the move inserted into public.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="The plan schema by schema.")
+    ] = False,
+    settings: SettingsOpt = None,
+    python: PythonOpt = None,
+) -> None:
+    """Move the users of every tenant schema into public's user table, without losing a row.
+
+    For a project whose user app was in TENANT_APPS (or in both lists) and is now SHARED-only
+    in its CURRENT settings. Prints the plan; --execute runs it, one transaction per schema:
+    users copied into public with every column (password hashes included), the mapping
+    recorded in public.tenantfix_user_map, every foreign key to the tenant user table (read
+    from pg_constraint) rewritten and its constraint recreated against public's table, the
+    tenant's user tables renamed to <table>__tenantfix_backup. Nothing is ever dropped; a
+    rerun continues where a stopped run left off; --undo reverses it.
+
+    Out of scope: the reverse move (global users back to per-tenant users).
+
+    Exit 0: moved (or nothing to move / undone); 1: plan printed, not run; 2: usage error;
+    3: refused (settings, clashes, unreadable database), nothing changed; 4: a schema failed
+    (rolled back; earlier schemas stay moved) or a proof failed; 130: interrupted.
+    """
+    from tenantfix.config import load_config
+    from tenantfix.errors import ExitCode
+
+    if not database_url:
+        err("tenantfix: error: --database-url is required (the database whose users move)")
+        raise typer.Exit(int(ExitCode.USAGE))
+    if undo and (execute or verify):
+        err("tenantfix: error: --undo runs on its own (without --execute or --verify)")
+        raise typer.Exit(int(ExitCode.USAGE))
+    with handle_errors(settings_exit=ExitCode.REFUSED, verbose=verbose):
+        config = load_config(path).merged(settings=settings, python=python)
+        interpreter = project_python(config, python, need_django=True)
+        project_interpreter = interpreter.path if interpreter else None
+        if undo:
+            _undo(path, database_url, config.settings, project_interpreter)
+            return
+        from tenantfix.moveusers.plan import plan_move
+
+        plan = plan_move(
+            path,
+            database_url,
+            match=match,
+            on_conflict=on_conflict,
+            settings=config.settings,
+            python=project_interpreter,
+        )
+        for line in plan.lines(verbose=verbose):
+            typer.echo(line)
+        if plan.refused:
+            err("Refused: nothing was changed.")
+            raise typer.Exit(int(ExitCode.REFUSED))
+        if not plan.needed:
+            return
+        from tenantfix.cli._progress import CountProgress
+
+        with CountProgress() as progress:
+            if verify:
+                _prove_on_clone(plan, project_interpreter, progress)
+            if not execute:
+                err(
+                    ("Proven on a clone; " if verify else "")
+                    + f"nothing was changed in {plan.database.safe_url}. Rerun with --execute"
+                    + (" --verify" if verify else "")
+                    + " to move the users."
+                )
+                raise typer.Exit(int(ExitCode.FINDINGS))
+            _execute(plan, project_interpreter, progress)
+
+
+def _execute(plan: MovePlan, python: str | None, progress: CountProgress) -> None:
+    from tenantfix.errors import ExitCode
+    from tenantfix.moveusers.execute import execute_move
+
+    run = execute_move(plan, progress=progress)
+    for line in run.lines():
+        typer.echo(line)
+    if run.interrupted is not None:
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    if run.failed is not None:
+        raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+    progress.note("checking the result")
+    problems = _proofs(plan, plan.database, python)
+    if problems:
+        typer.echo("PROOF FAILED after the move:")
+        typer.echo("\n".join(f"  {p}" for p in problems))
+        raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+    typer.echo(
+        f"Moved: every user of {len(run.moved)} schema(s) is in public.{plan.user_table} "
+        "(counted through the map), every rewritten foreign key resolves, inserted users equal "
+        "their backup rows, Django reads every moved password hash, and migrate_schemas has "
+        "nothing to apply. Undo with `tenantfix move-users --undo`."
+    )
+
+
+def _proofs(plan: MovePlan, params: object, python: str | None) -> list[str]:
+    from tenantfix.db.connect import connect
+    from tenantfix.db.params import DatabaseParams
+    from tenantfix.moveusers.proof import check_database, check_project
+
+    assert isinstance(params, DatabaseParams)
+    with connect(params) as conn:
+        problems = check_database(conn, plan)
+    return problems + check_project(plan, params, python)
+
+
+def _prove_on_clone(plan: MovePlan, python: str | None, progress: CountProgress) -> None:
+    from tenantfix.db.clone import scratch_clone
+    from tenantfix.errors import ExitCode
+    from tenantfix.moveusers.execute import execute_move
+    from tenantfix.moveusers.plan import plan_move
+
+    with scratch_clone(plan.database, progress.note) as clone:
+        on_clone = plan_move(
+            plan.project.root,
+            clone.params.url,
+            match=plan.match,
+            on_conflict=plan.on_conflict,
+            settings=plan.project.settings_module,
+            python=python,
+        )
+        same = [(s.schema, s.inserts, s.matches) for s in on_clone.to_move] == [
+            (s.schema, s.inserts, s.matches) for s in plan.to_move
+        ]
+        typer.echo(f"Proof on {clone.description}:")
+        if not same or on_clone.refused:
+            typer.echo("  FAILED  the plan read from the clone differs (did the database change?)")
+            raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+        run = execute_move(on_clone, progress=progress)
+        for line in run.lines():
+            typer.echo(f"  {line}")
+        if run.interrupted is not None:
+            err(f"Interrupted on the clone; {plan.database.safe_url} was not touched.")
+            raise typer.Exit(int(ExitCode.INTERRUPTED))
+        problems = [] if run.failed else _proofs(on_clone, clone.params, python)
+        if run.failed or problems:
+            typer.echo("\n".join(f"  FAILED  {p}" for p in problems))
+            err(f"The move failed on the clone; {plan.database.safe_url} was not touched.")
+            raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+        typer.echo(
+            "  Proven: every schema moved, every user in public through the map, every "
+            "foreign key resolves, hashes readable, migrate_schemas has nothing to apply."
+        )
+
+
+def _undo(path: Path, database_url: str, settings: str | None, python: str | None) -> None:
+    from tenantfix.cli._progress import CountProgress
+    from tenantfix.db.connect import connect
+    from tenantfix.db.params import DatabaseParams
+    from tenantfix.errors import ExitCode, TenantfixError
+    from tenantfix.moveusers.catalog import table_info
+    from tenantfix.moveusers.plan import PUBLIC, _user_model
+    from tenantfix.moveusers.undo import undo_move
+
+    params = DatabaseParams.from_url(database_url)
+    _, _, _, user_table, _, _ = _user_model(path, settings, python)
+    with connect(params) as conn:
+        info = table_info(conn, PUBLIC, user_table)
+    if info is None or info.pk is None or info.pk_type is None:
+        raise TenantfixError(
+            f"public has no {user_table} table with a primary key: nothing this command moved",
+            ExitCode.REFUSED,
+        )
+    with CountProgress() as progress:
+        run = undo_move(params, user_table, info.pk, info.pk_type, progress=progress)
+    for line in run.lines():
+        typer.echo(line)
+    if run.interrupted is not None:
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    if run.failed is not None:
+        raise typer.Exit(int(ExitCode.VERIFY_FAILED))

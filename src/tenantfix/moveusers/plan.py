@@ -1,0 +1,460 @@
+"""Read the project and the database (read-only) and plan the move of per-tenant users.
+
+Preconditions, each refused with its reason and nothing changed: the current settings have the
+user app SHARED-only; public has the user table; each tenant's user table has public's columns;
+every foreign key to a tenant user table is a single column referencing its primary key, from
+the same schema. Clashes (``--on-conflict fail``) refuse too, each one named.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tenantfix.db.params import DatabaseParams
+from tenantfix.errors import ExitCode, SettingsError, TenantfixError
+from tenantfix.moveusers.catalog import ForeignKey, TableInfo
+from tenantfix.moveusers.mapping import Clash, Mapped, Match, OnConflict, PublicIndex, map_schema
+
+if TYPE_CHECKING:
+    from tenantfix.db.inspect import Conn
+    from tenantfix.discover import ProjectLocation
+
+PUBLIC = "public"
+BACKUP_SUFFIX = "__tenantfix_backup"
+MAP_TABLE = "tenantfix_user_map"
+LOG_TABLE = "tenantfix_user_move_log"
+_ON_DELETE = {
+    "a": "",
+    "r": " ON DELETE RESTRICT",
+    "c": " ON DELETE CASCADE",
+    "n": " ON DELETE SET NULL",
+    "d": " ON DELETE SET DEFAULT",
+}
+
+
+_INTEGER_TYPES = {"integer", "bigint", "smallint"}
+
+
+def rewrite_column(
+    conn: Conn, schema: str, table: str, column: str, pk_type: str, *, from_col: str, to_col: str
+) -> None:
+    """Set ``schema.table.column`` from the map's ``from_col`` values to its ``to_col`` values.
+
+    A unique column (a OneToOneField) is checked row by row inside one UPDATE, so old and new
+    ids that overlap would collide half-way: integer ids go through their negatives first
+    (ids are positive; the foreign key is dropped meanwhile). Other key types (uuid) cannot
+    overlap between the two tables' own values.
+    """
+    from psycopg import sql
+
+    t = sql.Identifier(schema, table)
+    col = sql.Identifier(column)
+    map_t = sql.Identifier(PUBLIC, MAP_TABLE)
+    negate = pk_type in _INTEGER_TYPES
+    conn.execute(
+        sql.SQL(
+            "UPDATE {} AS t SET {} = {} FROM {} AS m WHERE m.schema = %s AND "
+            "m.undone_at IS NULL AND m.{} = t.{}::text"
+        ).format(
+            t,
+            col,
+            sql.SQL("-(m.{}::{})" if negate else "m.{}::{}").format(
+                sql.Identifier(to_col), sql.SQL(pk_type)
+            ),
+            map_t,
+            sql.Identifier(from_col),
+            col,
+        ),
+        (schema,),
+    )
+    if negate:
+        conn.execute(sql.SQL("UPDATE {} SET {} = -{} WHERE {} < 0").format(t, col, col, col))
+
+
+def backup_name(table: str) -> str:
+    return table + BACKUP_SUFFIX
+
+
+def on_delete_clause(code: str) -> str:
+    return _ON_DELETE.get(code, "")
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaMove:
+    """What happens in one tenant schema."""
+
+    schema: str
+    state: str  # "move" | "done" (moved by an earlier run) | "absent" (no user table)
+    mapped: tuple[Mapped, ...] = ()
+    clashes: tuple[Clash, ...] = ()
+    fks: tuple[ForeignKey, ...] = ()  # columns of other tables to rewrite
+    fk_rows: tuple[int, ...] = ()  # non-null values per fk, same order
+    app_tables: tuple[tuple[str, int], ...] = ()  # user-app tables besides the user table (rows)
+    records: tuple[tuple[str, str], ...] = ()  # user-app migration records to add
+
+    @property
+    def inserts(self) -> int:
+        return sum(1 for m in self.mapped if m.action == "insert")
+
+    @property
+    def matches(self) -> int:
+        return sum(1 for m in self.mapped if m.action == "match")
+
+    @property
+    def renamed(self) -> int:
+        return sum(1 for m in self.mapped if m.renamed)
+
+
+@dataclass(frozen=True, slots=True)
+class MovePlan:
+    project: ProjectLocation
+    database: DatabaseParams
+    user_model: str
+    user_app: str
+    user_table: str
+    public: TableInfo
+    match: Match
+    on_conflict: OnConflict
+    schemas: tuple[SchemaMove, ...]
+    refusals: tuple[str, ...]
+    notes: tuple[str, ...]
+    auth_shared: bool
+
+    @property
+    def clashes(self) -> tuple[Clash, ...]:
+        return tuple(c for s in self.schemas for c in s.clashes)
+
+    @property
+    def refused(self) -> bool:
+        return bool(self.refusals or self.clashes)
+
+    @property
+    def to_move(self) -> tuple[SchemaMove, ...]:
+        return tuple(s for s in self.schemas if s.state == "move")
+
+    @property
+    def needed(self) -> bool:
+        return bool(self.to_move)
+
+    def lines(self, *, verbose: bool = False) -> list[str]:
+        out = [
+            f"move-users on {self.database.safe_url}: user model {self.user_model} "
+            f"(table {self.user_table!r}), --match {self.match.value}, "
+            f"--on-conflict {self.on_conflict.value}",
+        ]
+        states = Counter(s.state for s in self.schemas)
+        out.append(
+            f"Tenant schemas: {len(self.schemas)} ({states['move']} to move, "
+            f"{states['done']} already moved, {states['absent']} without a "
+            f"{self.user_table} table)"
+        )
+        out += [f"NOTE {n}" for n in self.notes]
+        for refusal in self.refusals:
+            out.append(f"REFUSED {refusal}")
+        if self.clashes:
+            out.append(
+                f"REFUSED {len(self.clashes)} clash(es) (--on-conflict {self.on_conflict.value}; "
+                "--on-conflict suffix-schema renames them, --match picks who is the same person):"
+            )
+            out += [f"  CLASH {c.line()}" for c in self.clashes]
+        if self.refused or not self.needed:
+            if not self.refused:
+                out.append("Nothing to move.")
+            return out
+        out.append("Plan (one transaction per schema; nothing is dropped):")
+        moving = self.to_move
+        if verbose:
+            for s in moving:
+                out.append(f"  {s.schema}:")
+                out += [f"    {line}" for line in self._schema_lines([s], verbose=True)]
+        else:
+            out += [f"  {line}" for line in self._schema_lines(list(moving), verbose=False)]
+        out.append(
+            f"  record each moved user in public.{MAP_TABLE}(schema, old_id, new_id): a rerun "
+            "continues with the schemas not moved yet, and --undo reverses the move"
+        )
+        return out
+
+    def _schema_lines(self, moving: list[SchemaMove], *, verbose: bool) -> list[str]:
+        n = len(moving)
+        where = "" if verbose else f" in {n} schema(s)"
+        t = self.user_table
+        out: list[str] = []
+        inserts = sum(s.inserts for s in moving)
+        if inserts:
+            out.append(
+                f"insert {inserts} user(s) into public.{t}{where}, every column copied verbatim "
+                "(password hashes, last_login, flags); public assigns the new ids"
+            )
+        renamed = [m for s in moving for m in s.mapped if m.renamed]
+        if renamed:
+            shown = renamed if verbose else renamed[:5]
+            out.append(
+                f"rename {len(renamed)} clashing value(s) with the schema suffix: "
+                + ", ".join(f"{m.label!r} -> {m.renamed[0][1]!r}" for m in shown)
+                + ("" if len(shown) == len(renamed) else ", ...")
+            )
+        matches = sum(s.matches for s in moving)
+        if matches:
+            out.append(
+                f"map {matches} user(s) onto the public user with the same {self.match.value}"
+                f"{where} (the public row is kept as it is; the tenant row stays in the backup)"
+            )
+        by_column: dict[tuple[str, str, str], list[int]] = defaultdict(list)
+        for s in moving:
+            for fk, rows in zip(s.fks, s.fk_rows, strict=True):
+                by_column[(fk.table, fk.column, fk.on_delete)].append(rows)
+        for (table, column, on_delete), counts in sorted(by_column.items()):
+            out.append(
+                f"rewrite {table}.{column} ({sum(counts)} value(s){where}) to the public ids; "
+                f"its constraint recreated (same name, DEFERRABLE INITIALLY DEFERRED"
+                f"{on_delete_clause(on_delete)}) referencing public.{t}"
+            )
+        tables: dict[str, int] = Counter()
+        for s in moving:
+            for table, rows in s.app_tables:
+                tables[table] += rows
+        for table, rows in sorted(tables.items()):
+            why = (
+                "auth is per tenant here, so the groups/permissions they point at are not public's"
+                if not self.auth_shared
+                else "not merged into public's table"
+            )
+            out.append(
+                f"DECISION {table}: {rows} row(s){where} are not moved ({why}); kept in "
+                f"{backup_name(table)}, never dropped"
+            )
+        out.append(
+            f"rename {', '.join([t, *sorted(tables)])} to <name>{BACKUP_SUFFIX}{where} "
+            "(never dropped)"
+        )
+        records = sum(len(s.records) for s in moving)
+        if records:
+            out.append(
+                f"add {records} {self.user_app} migration record(s) that public has{where}, so "
+                "migrate_schemas has nothing to do"
+            )
+        return out
+
+
+def _refuse(message: str) -> TenantfixError:
+    return TenantfixError(message, ExitCode.REFUSED)
+
+
+def _user_model(path: Path, settings: str | None, python: str | None):  # type: ignore[no-untyped-def]
+    from tenantfix.repair import _tenant_table, load_graph
+
+    location, graph = load_graph(path, settings, python)
+    user_ref = graph.settings.user_model
+    app = graph.user_app
+    model = graph.model(user_ref)
+    if app is None or model is None:
+        raise SettingsError(
+            f"AUTH_USER_MODEL {user_ref!r} names a model tenantfix cannot find in "
+            f"{graph.settings.path}",
+            ExitCode.REFUSED,
+        )
+    if graph.is_tenant(app) or not graph.is_shared(app):
+        where = "still in TENANT_APPS" if graph.is_tenant(app) else "not in SHARED_APPS"
+        raise _refuse(
+            f"the user app {app.label!r} is {where} in the current settings "
+            f"({graph.settings.path}): move-users needs it SHARED-only (public holds the "
+            "users). Change the settings first (`tenantfix apply` writes that change), then "
+            "run move-users. Nothing was changed."
+        )
+    auth = graph.app("auth")
+    auth_shared = auth is not None and graph.is_shared(auth) and not graph.is_tenant(auth)
+    _, tenant_table = _tenant_table(graph)
+    return location, graph, app.label, model.table, tenant_table, auth_shared
+
+
+def plan_move(
+    path: Path,
+    database_url: str,
+    *,
+    match: Match = Match.email,
+    on_conflict: OnConflict = OnConflict.fail,
+    settings: str | None = None,
+    python: str | None = None,
+) -> MovePlan:
+    """Read-only: the project's settings and the database, and the plan."""
+    import psycopg
+
+    from tenantfix.db.connect import connect, scrub
+
+    params = DatabaseParams.from_url(database_url)
+    location, graph, user_app, user_table, tenant_table, auth_shared = _user_model(
+        path, settings, python
+    )
+    try:
+        with connect(params) as conn:
+            return _plan(
+                conn,
+                params,
+                location,
+                graph.settings.user_model,
+                user_app,
+                user_table,
+                tenant_table,
+                match,
+                on_conflict,
+                auth_shared,
+            )
+    except psycopg.Error as exc:
+        raise _refuse(
+            f"reading {params.safe_url} failed: {scrub(str(exc).strip(), params)}. Nothing was "
+            "changed; move-users needs a role that can read every schema."
+        ) from None
+
+
+def read_users(conn: Conn, schema: str, table: str) -> list[dict[str, object]]:
+    from psycopg import sql
+    from psycopg.rows import dict_row
+
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, table)))
+        return list(cur.fetchall())
+
+
+def public_index(conn: Conn, public: TableInfo, match: Match) -> PublicIndex:
+    assert public.pk is not None
+    column = None if match is Match.none else match.value
+    return PublicIndex.build(
+        read_users(conn, PUBLIC, public.table), public.pk, public.unique, column
+    )
+
+
+def _count(conn: Conn, schema: str, table: str, column: str | None = None) -> int:
+    from psycopg import sql
+
+    query = sql.SQL("SELECT count({}) FROM {}").format(
+        sql.Identifier(column) if column else sql.SQL("*"), sql.Identifier(schema, table)
+    )
+    row = conn.execute(query).fetchone()
+    return int(str(row[0])) if row else 0
+
+
+def _plan(
+    conn: Conn,
+    params: DatabaseParams,
+    location: ProjectLocation,
+    user_model: str,
+    user_app: str,
+    user_table: str,
+    tenant_table: str,
+    match: Match,
+    on_conflict: OnConflict,
+    auth_shared: bool,
+) -> MovePlan:
+    from tenantfix.db.schemas import read_layout
+    from tenantfix.moveusers.catalog import references_to, table_exists, table_info
+
+    layout = read_layout(conn, tenant_table)
+    if layout.public.records is None or not layout.has_tenant_table:
+        raise _refuse(
+            f"{params.safe_url} is not a django-tenants database for this project: public has "
+            f"no {'django_migrations' if layout.public.records is None else tenant_table} "
+            "table. Check --database-url and --settings. Nothing was changed."
+        )
+    public = table_info(conn, PUBLIC, user_table)
+    if public is None:
+        raise _refuse(
+            f"public has no {user_table} table (the user model's db_table): the users have "
+            "nowhere to go yet. Create it first: `tenantfix repair-db --database-url ... "
+            "--execute` (it plans `migrate_schemas --shared` when the user app's records are "
+            "phantoms in public), or `python manage.py migrate_schemas --shared`; then rerun "
+            "move-users. Nothing was changed."
+        )
+    if public.pk is None or public.pk_type is None:
+        raise _refuse(f"public.{user_table} has no single-column primary key. Nothing was changed.")
+    notes: list[str] = []
+    refusals: list[str] = []
+    for schema in layout.missing:
+        notes.append(
+            f"tenant {schema!r} is in {tenant_table} but its schema does not exist; skipped"
+        )
+    for orphan in layout.orphans:
+        notes.append(f"schema {orphan.name!r} has no tenant row: not a tenant, left as it is")
+    index = public_index(conn, public, match)
+    public_records = {r for r in layout.public.records if r[0] == user_app}
+    moves: list[SchemaMove] = []
+    for tenant in layout.tenants:
+        schema = tenant.name
+        if backup_name(user_table) in tenant.tables:
+            moves.append(SchemaMove(schema, "done"))
+            continue
+        if user_table not in tenant.tables:
+            moves.append(SchemaMove(schema, "absent"))
+            continue
+        info = table_info(conn, schema, user_table)
+        assert info is not None
+        if set(info.columns) != set(public.columns):
+            only_t = sorted(set(info.columns) - set(public.columns))
+            only_p = sorted(set(public.columns) - set(info.columns))
+            refusals.append(
+                f"{schema}.{user_table} and public.{user_table} have different columns "
+                f"(only in {schema}: {', '.join(only_t) or '-'}; only in public: "
+                f"{', '.join(only_p) or '-'}): migrate both to the same migration first"
+            )
+            continue
+        fks: list[ForeignKey] = []
+        app_tables: list[tuple[str, int]] = []
+        for fk in references_to(conn, schema, user_table):
+            if fk.schema != schema:
+                refusals.append(
+                    f"{fk.schema}.{fk.table}.{fk.column} (constraint {fk.constraint}) references "
+                    f"{schema}.{user_table} from another schema: move-users does not rewrite that"
+                )
+            elif fk.columns != 1 or fk.target_column != public.pk:
+                refusals.append(
+                    f"{schema}.{fk.table} constraint {fk.constraint} is not a single column "
+                    f"referencing {user_table}.{public.pk}"
+                )
+            elif fk.table.startswith(user_table + "_") and table_exists(conn, PUBLIC, fk.table):
+                # the user app's own many-to-many table (groups, permissions): public has its own
+                if fk.table not in dict(app_tables):
+                    app_tables.append((fk.table, _count(conn, schema, fk.table)))
+            else:
+                fks.append(fk)
+        for table, _ in [(user_table, 0), *app_tables]:
+            if len(backup_name(table)) > 63:
+                refusals.append(
+                    f"{schema}.{table}: the backup name {backup_name(table)!r} is longer than "
+                    "PostgreSQL's 63 characters"
+                )
+            elif backup_name(table) in tenant.tables:
+                refusals.append(f"{schema}.{backup_name(table)} exists already")
+        rows = read_users(conn, schema, user_table)
+        mapped, clashes = map_schema(
+            schema, rows, public.pk, index, match=match, on_conflict=on_conflict
+        )
+        records = sorted(public_records - set(tenant.records or ()))
+        moves.append(
+            SchemaMove(
+                schema,
+                "move",
+                tuple(mapped),
+                tuple(clashes),
+                tuple(fks),
+                tuple(_count(conn, schema, fk.table, fk.column) for fk in fks),
+                tuple(app_tables),
+                tuple(records),
+            )
+        )
+    return MovePlan(
+        project=location,
+        database=params,
+        user_model=user_model,
+        user_app=user_app,
+        user_table=user_table,
+        public=public,
+        match=match,
+        on_conflict=on_conflict,
+        schemas=tuple(moves),
+        refusals=tuple(refusals),
+        notes=tuple(notes),
+        auth_shared=auth_shared,
+    )

@@ -9,12 +9,16 @@ import typer
 
 from tenantfix.cli._app import app
 from tenantfix.cli._common import (
+    ColorChoice,
+    ColorOpt,
     PathArg,
     PythonOpt,
+    QuietOpt,
     SettingsOpt,
     err,
     handle_errors,
     project_python,
+    require_django,
 )
 from tenantfix.moveusers.mapping import Match, OnConflict
 
@@ -30,6 +34,7 @@ def move_users(
         str | None,
         typer.Option(
             "--database-url",
+            metavar="URL",
             help="The database (required): postgresql://user:password@host:port/name.",
         ),
     ] = None,
@@ -74,6 +79,8 @@ def move_users(
     ] = False,
     settings: SettingsOpt = None,
     python: PythonOpt = None,
+    quiet: QuietOpt = False,
+    color: ColorOpt = ColorChoice.auto,
 ) -> None:
     """Move the users of every tenant schema into public's user table, without losing a row.
 
@@ -87,8 +94,8 @@ def move_users(
 
     Out of scope: the reverse move (global users back to per-tenant users).
 
-    Exit 0: moved (or nothing to move / undone); 1: plan printed, not run; 2: usage error;
-    3: refused (settings, clashes, unreadable database), nothing changed; 4: a schema failed
+    Exit 0: moved (or nothing to move / undone); 1: plan printed, not run; 2: usage or setup
+    error (settings that cannot be resolved, no Django in the project's interpreter); 3: refused (settings, clashes, unreadable database), nothing changed; 4: a schema failed
     (rolled back; earlier schemas stay moved) or a proof failed; 130: interrupted.
     """
     from tenantfix.config import load_config
@@ -100,12 +107,16 @@ def move_users(
     if undo and (execute or verify):
         err("tenantfix: error: --undo runs on its own (without --execute or --verify)")
         raise typer.Exit(int(ExitCode.USAGE))
-    with handle_errors(settings_exit=ExitCode.REFUSED, verbose=verbose):
+    with handle_errors(verbose=verbose):
+        from tenantfix.extras import require_db
+
+        require_db("tenantfix move-users")
         config = load_config(path).merged(settings=settings, python=python)
         interpreter = project_python(config, python, need_django=True)
+        require_django(interpreter)
         project_interpreter = interpreter.path if interpreter else None
         if undo:
-            _undo(path, database_url, config.settings, project_interpreter)
+            _undo(path, database_url, config.settings, project_interpreter, quiet, color)
             return
         from tenantfix.moveusers.plan import plan_move
 
@@ -126,7 +137,7 @@ def move_users(
             return
         from tenantfix.cli._progress import CountProgress
 
-        with CountProgress() as progress:
+        with CountProgress(quiet=quiet, color=color) as progress:
             if verify:
                 _prove_on_clone(plan, project_interpreter, progress)
             if not execute:
@@ -215,7 +226,14 @@ def _prove_on_clone(plan: MovePlan, python: str | None, progress: CountProgress)
         )
 
 
-def _undo(path: Path, database_url: str, settings: str | None, python: str | None) -> None:
+def _undo(
+    path: Path,
+    database_url: str,
+    settings: str | None,
+    python: str | None,
+    quiet: bool,
+    color: ColorChoice,
+) -> None:
     from tenantfix.cli._progress import CountProgress
     from tenantfix.db.connect import connect
     from tenantfix.db.params import DatabaseParams
@@ -233,7 +251,7 @@ def _undo(path: Path, database_url: str, settings: str | None, python: str | Non
             f"public has no {user_table} table with a primary key: nothing this command moved",
             ExitCode.REFUSED,
         )
-    with CountProgress() as progress:
+    with CountProgress(quiet=quiet, color=color) as progress:
         run = undo_move(params, user_table, info.pk, info.pk_type, progress=progress)
     for line in run.lines():
         typer.echo(line)

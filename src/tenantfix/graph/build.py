@@ -76,11 +76,27 @@ def build_graph(
     The installed packages are found by :func:`tenantfix.graph.locate.find_packages`
     (``python`` = ``--python``; ``environ`` defaults to ``os.environ``, for ``$VIRTUAL_ENV``).
     With ``probe`` (see :func:`tenantfix.graph.probe.probe`) the app registry is Django's own and
-    ``ProjectGraph.source`` is ``"probe"``; models and migrations are read statically either way.
+    ``ProjectGraph.source`` is ``"probe"``, and the models and migrations read are the modules
+    Django imported (:func:`tenantfix.django.graph.apps_from_collected`, the system checks'
+    builder); when a migration module did not import there, the app directories are read.
     ``cache`` (see :mod:`tenantfix.graph.cache`) gives each file's extraction when its content was
     read before; without one, every file is parsed.
     """
     root = root.resolve()
+    if probe is not None and probe.collected is not None:
+        # the same builder as the system checks (tenantfix.django): Django's own model and
+        # migration modules, read with ast
+        from tenantfix.django.graph import apps_from_collected
+
+        found_apps, missing = apps_from_collected(probe.collected, root, settings)
+        return ProjectGraph(
+            root=root.as_posix(),
+            settings=settings,
+            apps=found_apps,
+            unresolved_apps=missing,
+            source="probe",
+            packages=PackagesUsed("python" if python else "interpreter", python or sys.executable),
+        )
     if cache is None:
         cache = ExtractCache(persist=False)
     located: list[LocatedApp | _Bundled] = []

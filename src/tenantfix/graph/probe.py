@@ -1,10 +1,13 @@
 """Ask the project's own interpreter for its exact app registry and migration plan.
 
 When the project's interpreter can import Django and the settings, a subprocess runs
-``django.setup()`` and prints, as JSON, every AppConfig (label, module, class path, directory)
-and the migration plan Django's ``MigrationLoader`` gives an empty database (or the loader's
-error). Nothing touches a database: the loader is built without a connection. The static graph
-stays the fallback; :func:`tenantfix.graph.build.build_graph` records which one was used.
+:mod:`tenantfix.django.collect` (by path) after ``django.setup()``: the settings Django loaded,
+every AppConfig (label, module, class path, directory) with the model and migration files it
+imported, and the migration plan ``MigrationLoader`` gives an empty database (or the loader's
+error). Nothing touches a database: the loader is built without a connection. The graph is then
+built from that data by :mod:`tenantfix.django.graph`, exactly as the system checks build it. The
+static graph stays the fallback; :func:`tenantfix.graph.build.build_graph` records which one was
+used.
 """
 
 from __future__ import annotations
@@ -15,54 +18,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-_SCRIPT = r"""
-import json, sys
-sys.path.insert(0, sys.argv[1])
-import django
-from django.conf import settings as S
+BARE_APP_CONFIG = "django.apps.config.AppConfig"
 
-def _plain(v):
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    return v if v is None or isinstance(v, (str, bool, int)) else repr(v)
-
-# The values the rules read, as Django loaded them (decides what static reading could not).
-values = {}
-for name in ("SHARED_APPS", "TENANT_APPS", "INSTALLED_APPS", "AUTH_USER_MODEL", "TENANT_MODEL",
-             "TENANT_DOMAIN_MODEL", "DATABASE_ROUTERS", "HAS_MULTI_TYPE_TENANTS", "TENANT_TYPES"):
-    if hasattr(S, name):
-        values[name] = _plain(getattr(S, name))
-values["ENGINE"] = _plain(S.DATABASES.get("default", {}).get("ENGINE"))
-print("TENANTFIX-SETTINGS " + json.dumps(values))
-django.setup()
-from django.apps import apps
-from django.db.migrations.loader import MigrationLoader
-out = {"apps": [], "plan": None, "error": None}
-for ac in apps.get_app_configs():
-    cls = type(ac)
-    out["apps"].append({
-        "label": ac.label,
-        "name": ac.name,
-        "config_path": cls.__module__ + "." + cls.__qualname__,
-        "path": ac.path,
-    })
-try:
-    loader = MigrationLoader(None, ignore_no_migrations=False)
-except Exception as exc:
-    out["error"] = type(exc).__name__ + ": " + str(exc)
-else:
-    graph, plan, seen = loader.graph, [], set()
-    for target in graph.leaf_nodes():
-        for key in graph.forwards_plan(target):
-            if key not in seen:
-                seen.add(key)
-                plan.append(list(key))
-    out["plan"] = plan
-print("TENANTFIX-PROBE " + json.dumps(out))
-"""
+# The same front end as the system checks (tenantfix.django): run by path, it imports nothing
+# from tenantfix, so the project's interpreter needs neither tenantfix nor a recent Python.
+COLLECTOR = Path(__file__).resolve().parent.parent / "django" / "collect.py"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +46,9 @@ class ProbeResult:
     error: str | None
     # settings as Django loaded them (JSON values); absent names are not keys
     settings: dict[str, object] | None = None
+    # everything tenantfix.django.collect read (None when a migration module did not import:
+    # models and migrations are then read from the app directories, as statically)
+    collected: dict[str, Any] | None = None
 
 
 def probe(
@@ -103,7 +68,7 @@ def probe(
     env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings_module, PYTHONDONTWRITEBYTECODE="1")
     try:
         proc = subprocess.run(
-            [python or sys.executable, "-c", _SCRIPT, str(root)],
+            [python or sys.executable, str(COLLECTOR), str(root)],
             cwd=root,
             env=env,
             capture_output=True,
@@ -114,8 +79,15 @@ def probe(
         if failures is not None:
             failures.append(f"--probe could not run the project's interpreter: {exc}")
         return None
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("TENANTFIX-PROBE ")), None)
-    if proc.returncode != 0 or line is None:
+    lines = proc.stdout.splitlines()
+    marked = {
+        tag: json.loads(ln.partition(" ")[2])
+        for ln in lines
+        for tag in ("TENANTFIX-SETTINGS", "TENANTFIX-COLLECTED", "TENANTFIX-FAILED")
+        if ln.startswith(tag + " ")
+    }
+    settings = marked.get("TENANTFIX-SETTINGS")
+    if proc.returncode != 0 or "TENANTFIX-SETTINGS" not in marked:
         if failures is not None:
             from tenantfix.tracebacks import summarize
 
@@ -125,21 +97,27 @@ def probe(
                 + failure.describe()
             )
         return None
-    data = json.loads(line.partition(" ")[2])
+    data = marked.get("TENANTFIX-COLLECTED")
+    collected = data
+    if data is None:
+        # the registry loaded but a migration module did not import: keep the registry, and
+        # build_graph reads the apps' directories as it does statically
+        data = marked.get("TENANTFIX-FAILED")
+        if data is None:
+            if failures is not None:
+                failures.append("--probe: the project's interpreter printed no result")
+            return None
+        data = {**data, "plan": None}
     apps = tuple(
         ProbedApp(
             label=a["label"],
             name=a["name"],
-            config_path=None
-            if a["config_path"] == "django.apps.config.AppConfig"
-            else a["config_path"],
+            config_path=None if a["config_path"] == BARE_APP_CONFIG else a["config_path"],
             path=a["path"],
         )
         for a in data["apps"]
     )
     plan = tuple((k[0], k[1]) for k in data["plan"]) if data["plan"] is not None else None
-    values = next(
-        (ln for ln in proc.stdout.splitlines() if ln.startswith("TENANTFIX-SETTINGS ")), None
+    return ProbeResult(
+        apps=apps, plan=plan, error=data["error"], settings=settings, collected=collected
     )
-    settings = json.loads(values.partition(" ")[2]) if values else None
-    return ProbeResult(apps=apps, plan=plan, error=data["error"], settings=settings)

@@ -11,6 +11,7 @@ pytest_plugins: list[str] = [
     "support_forge",
     "support_git",
     "support_pg",
+    "support_django_app",
 ]
 
 _CACHE_DIR = tempfile.mkdtemp(prefix="tenantfix-test-cache-")

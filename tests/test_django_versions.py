@@ -324,7 +324,7 @@ def test_code_run_in_the_project_interpreter_is_python36_syntax():
         for path in (ROOT / "src" / "tenantfix" / "drivers").glob("*.py")
     }
     sources |= {
-        "probe._SCRIPT": probe._SCRIPT,
+        "probe.COLLECTOR": probe.COLLECTOR.read_text(),
         "verify._CREATE_TENANTS": verify._CREATE_TENANTS,
         "djangorun._OVERRIDE": djangorun._OVERRIDE.format(settings="x.settings"),
     }

@@ -1,0 +1,184 @@
+"""``tenantfix.django`` in real Django + django-tenants projects: ``manage.py check`` output,
+exit codes, tags, silencing, the analysis-failure warning, and the same codes as
+``tenantfix check --probe`` on every fixture project."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+from support_django_app import (
+    FIXTURES,
+    copy_fixture,
+    install_in_installed_apps,
+    install_in_shared_apps,
+    manage,
+    settings_file,
+)
+
+from tenantfix.discover import discover
+
+IDS = re.compile(r"\(tenantfix\.([EW]\d{3})\)")
+
+
+def _ids(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    return sorted(IDS.findall(proc.stdout + proc.stderr))
+
+
+def test_writeup_project_check_stops_with_tenantfix_E001(tmp_path):
+    root = copy_fixture("writeup_project", tmp_path)
+    install_in_shared_apps(root)
+    proc = manage(root, "check")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(
+        "SystemCheckError: System check identified some issues:\n\nERRORS:"
+    )
+    assert (
+        "<UsersConfig: users>: (tenantfix.E001) user app 'users' (AUTH_USER_MODEL = 'users.User') "
+        "is only in TENANT_APPS, but shared apps use the user model: admin "
+        "(accreditation_portal/settings.py:37). What breaks: `migrate_schemas --shared` will fail "
+        'at `admin.0001_initial` with `relation "users_user" does not exist`.'
+    ) in proc.stderr
+    assert "\tHINT: add 'users' to SHARED_APPS and remove it from TENANT_APPS" in proc.stderr
+    # the second problem of the write-up: audit has models and no migrations
+    assert "<AuditConfig: audit>: (tenantfix.E005) app 'audit' defines 1 model(s)" in proc.stderr
+    assert _ids(proc) == ["E001", "E005"]
+    assert "System check identified 2 issues (0 silenced)." in proc.stderr
+
+
+@pytest.mark.parametrize("install", [install_in_shared_apps, install_in_installed_apps])
+def test_fixed_project_is_clean(fixed_project, tmp_path, install):
+    root = shutil.copytree(
+        fixed_project, tmp_path / "portal", ignore=shutil.ignore_patterns(".git")
+    )
+    install(root)
+    proc = manage(root, "check")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        0,
+        "System check identified no issues (0 silenced).\n",
+        "",
+    )
+    # INSTALLED_APPS only: the app has no models or migrations, so TF008 does not fire on it
+    # (nor statically: the CLI reads the same settings)
+    static = subprocess.run(
+        [sys.executable, "-m", "tenantfix", "check", str(root), "-f", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert static.returncode == 0, static.stdout + static.stderr
+    assert json.loads(static.stdout)["findings"] == []
+
+
+def test_warning_only_project_passes_unless_fail_level_warning(tmp_path):
+    root = copy_fixture("tf011_user_app_in_both_lists__users_in_both", tmp_path)
+    install_in_installed_apps(root)
+    default = manage(root, "check")
+    assert default.returncode == 0
+    assert (
+        "WARNINGS:\n<UsersConfig: users>: (tenantfix.W011) the user app 'users'" in default.stderr
+    )
+    assert _ids(default) == ["W011"]
+    strict = manage(root, "check", "--fail-level", "WARNING")
+    assert strict.returncode == 1
+    assert strict.stderr.startswith("SystemCheckError:")
+    assert _ids(strict) == ["W011"]
+
+
+def test_tag_tenantfix_runs_only_tenantfix_checks(tmp_path):
+    root = copy_fixture("writeup_project", tmp_path)
+    install_in_shared_apps(root)
+    # a Django check of another tag fires on the same project: models.W042-like noise is
+    # avoided by a settings check that is certain, security.W018 (DEBUG) under --deploy
+    ours = manage(root, "check", "--tag", "tenantfix", "--deploy")
+    assert _ids(ours) == ["E001", "E005"]
+    assert "security." not in ours.stderr
+    theirs = manage(root, "check", "--tag", "security", "--deploy")
+    assert _ids(theirs) == []
+    assert "(security.W018)" in theirs.stderr
+    tags = manage(root, "check", "--list-tags")
+    assert "tenantfix" in tags.stdout.split()
+
+
+def test_silenced_system_checks_opts_out_of_one_rule(tmp_path):
+    root = copy_fixture("writeup_project", tmp_path)
+    install_in_shared_apps(root)
+    path = settings_file(root)
+    path.write_text(path.read_text() + '\nSILENCED_SYSTEM_CHECKS = ["tenantfix.E001"]\n')
+    proc = manage(root, "check")
+    assert proc.returncode == 1
+    assert _ids(proc) == ["E005"]
+    assert "(1 silenced)" in proc.stderr
+
+
+def test_analysis_failure_is_one_warning_and_check_still_runs(tmp_path):
+    root = copy_fixture("tf001_user_app_not_shared__noop", tmp_path)
+    install_in_installed_apps(root)
+    migrations = next(p for p in root.rglob("migrations") if (p / "0001_initial.py").exists())
+    (migrations / "0002_broken.py").write_text("class Migration(:\n    pass\n")
+    proc = manage(root, "check")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert _ids(proc) == ["W000"]
+    assert re.search(
+        r"\?: \(tenantfix\.W000\) tenantfix could not analyse this project \(SyntaxError: .*\)",
+        proc.stderr,
+    ), proc.stderr
+    assert "System check identified 1 issue (0 silenced)." in proc.stderr
+    # the CLI's precise mode falls back to reading the apps' files, with the same verdict
+    cli = subprocess.run(
+        [sys.executable, "-m", "tenantfix", "check", str(root), "--probe", "-f", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert json.loads(cli.stdout)["findings"] == []
+
+
+# a Django 2.2 project on django-tenant-schemas: not installable next to the suite's Django; its
+# probe runs in tests/test_django_versions.py's Django 2.2 virtualenv
+OTHER_INTERPRETER = {"tenant_schemas_project_django22"}
+
+
+def _fixture_projects() -> list[str]:
+    names = []
+    for path in sorted(FIXTURES.iterdir()):
+        if path.name in OTHER_INTERPRETER:
+            continue
+        source = path / "before" if (path / "before").is_dir() else path
+        if (source / "manage.py").is_file():
+            names.append(path.name)
+    return names
+
+
+# django-tenants' own AppConfig.ready() refuses these settings before any system check runs
+REFUSED_BY_DJANGO_TENANTS = {"tf010_tenant_router_or_backend_missing__router_and_engine"}
+
+
+@pytest.mark.parametrize("name", _fixture_projects())
+def test_check_probe_and_manage_py_check_report_the_same_codes(tmp_path, name):
+    root = copy_fixture(name, tmp_path)
+    install_in_installed_apps(root)
+    django = manage(root, "check", "--tag", "tenantfix")
+    if name in REFUSED_BY_DJANGO_TENANTS:
+        assert django.returncode == 1
+        assert "ImproperlyConfigured: DATABASE_ROUTERS setting must contain" in django.stderr
+        return
+    module = discover(root).settings_module
+    argv = ["check", str(root), "--probe", "-f", "json", "--settings", module]
+    cli = subprocess.run(
+        [sys.executable, "-m", "tenantfix", *argv],
+        capture_output=True,
+        text=True,
+    )
+    report = json.loads(cli.stdout)
+    assert report["graph"] == "probe", cli.stderr
+    expected = sorted(
+        ("E" if f["severity"] == "error" else "W") + f["code"][2:] for f in report["findings"]
+    )
+    assert _ids(django) == expected, django.stderr
+    assert django.returncode == (1 if any(c.startswith("E") for c in expected) else 0)

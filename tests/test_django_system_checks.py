@@ -115,28 +115,44 @@ def test_silenced_system_checks_opts_out_of_one_rule(tmp_path):
     assert "(1 silenced)" in proc.stderr
 
 
-def test_analysis_failure_is_one_warning_and_check_still_runs(tmp_path):
+# (file to write, its text, the one-line summary the warning must carry)
+MALFORMED = {
+    "syntax_error": (
+        "0002_broken.py",
+        "class Migration(:\n    pass\n",
+        r"SyntaxError: .*0002_broken",
+    ),
+    "package_raises": ("__init__.py", "raise RuntimeError('boom')\n", r"RuntimeError: boom"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALFORMED))
+def test_analysis_failure_is_one_warning_and_check_still_runs(tmp_path, case):
+    name, text, summary = MALFORMED[case]
     root = copy_fixture("tf001_user_app_not_shared__noop", tmp_path)
     install_in_installed_apps(root)
     migrations = next(p for p in root.rglob("migrations") if (p / "0001_initial.py").exists())
-    (migrations / "0002_broken.py").write_text("class Migration(:\n    pass\n")
+    (migrations / name).write_text(text)
     proc = manage(root, "check")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert _ids(proc) == ["W000"]
     assert re.search(
-        r"\?: \(tenantfix\.W000\) tenantfix could not analyse this project \(SyntaxError: .*\)",
+        r"\?: \(tenantfix\.W000\) tenantfix could not analyse this project \(" + summary,
         proc.stderr,
     ), proc.stderr
     assert "System check identified 1 issue (0 silenced)." in proc.stderr
-    # the CLI's precise mode falls back to reading the apps' files, with the same verdict
+    # the CLI's precise mode reads what it can (the unparseable file is skipped, as statically;
+    # a migrations package that raises sends the probe back to reading the app directories)
     cli = subprocess.run(
         [sys.executable, "-m", "tenantfix", "check", str(root), "--probe", "-f", "json"],
         capture_output=True,
         text=True,
     )
     assert cli.returncode == 0, cli.stdout + cli.stderr
-    assert json.loads(cli.stdout)["findings"] == []
+    report = json.loads(cli.stdout)
+    assert report["findings"] == []
+    assert report["graph"] == "probe"
 
 
 # a Django 2.2 project on django-tenant-schemas: not installable next to the suite's Django; its

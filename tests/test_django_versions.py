@@ -262,6 +262,13 @@ def test_django_tenant_schemas_project_on_django22(tmp_path, pg_server, pg_datab
 
     found = tenantfix_cli("check", ".", "--python", python, "--format", "json", cwd=project)
     assert [f["code"] for f in json.loads(found.stdout)["findings"]] == ["TF005"], found.stdout
+    # the collector (tenantfix/django/collect.py) runs on Python 3.8 + Django 2.2 + tenant_schemas
+    probed = tenantfix_cli(
+        "check", ".", "--probe", "--python", python, "--format", "json", cwd=project
+    )
+    probed_report = json.loads(probed.stdout)
+    assert probed_report["graph"] == "probe", probed.stderr
+    assert [f["code"] for f in probed_report["findings"]] == ["TF005"], probed.stdout
 
     dry = tenantfix_cli("apply", ".", "--dry-run", "--python", python, cwd=project)
     assert dry.returncode == 1, dry.stderr

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantfix.graph.build import app_entries
 from tenantfix.graph.model import AppList, ProjectGraph, ProjectSettings, UnknownSetting
 from tenantfix.plan import Diagnostic
-from tenantfix.settings import Configuration, Resolution
+
+if TYPE_CHECKING:  # the settings evaluator is not needed to judge (tenantfix.django imports this)
+    from tenantfix.settings import Configuration, Resolution
 
 
 @dataclass(frozen=True, slots=True)

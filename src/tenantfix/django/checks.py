@@ -31,19 +31,29 @@ def check_id(diagnostic: Diagnostic) -> str:
 
 
 def analyse_loaded() -> tuple[ProjectGraph, list[Diagnostic]]:
-    """Graph and findings (suppression comments applied) of the project Django loaded."""
+    """Graph and findings (suppression comments applied) of the project Django loaded.
+
+    Inside Django there is exactly one configuration, the loaded settings, with nothing
+    unknown: :func:`tenantfix.multiconfig.judge` then reduces to running the selected rules
+    once, dropping duplicates and sorting by code and place, which is done here directly so
+    that the settings evaluator (a third of the import cost) is never imported.
+    """
+    from tenantfix.checks import selected_checks
     from tenantfix.django.collect import collect
     from tenantfix.django.graph import graph_from_collected
-    from tenantfix.multiconfig import judge
-    from tenantfix.settings import Configuration, Resolution
+    from tenantfix.multiconfig import uses_tenants
     from tenantfix.suppress import split_suppressed
 
     graph = graph_from_collected(collect())
-    settings = graph.settings
-    # Inside Django there is exactly one configuration: the loaded settings, nothing unknown.
-    resolution = Resolution(settings.module, (Configuration(settings, ((),)),), settings.files)
-    verdicts = judge(graph, [resolution])
-    kept, _suppressed = split_suppressed(list(verdicts.diagnostics), Path(graph.root))
+    if not uses_tenants(graph.settings):
+        return graph, []  # not a django-tenants project: nothing to judge (as the CLI)
+    found: dict[tuple[str, str, str], Diagnostic] = {}
+    for check in selected_checks():
+        for diagnostic in check.run(graph):
+            key = (diagnostic.code, str(diagnostic.location), diagnostic.message)
+            found.setdefault(key, diagnostic)
+    ordered = sorted(found.values(), key=lambda d: (d.code, d.location))
+    kept, _suppressed = split_suppressed(ordered, Path(graph.root))
     return graph, kept
 
 

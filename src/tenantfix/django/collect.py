@@ -5,10 +5,11 @@ The one front end both ``tenantfix.django`` (the system checks, in the project's
 cannot drift. It imports nothing from tenantfix: the project's interpreter may not have it, and
 may be as old as Python 3.6 (Django 2.2), so no newer syntax here (see ``drivers/__init__.py``).
 
-It does no file I/O of its own: apps come from ``django.apps.apps``; migration files are those
-``MigrationLoader(None)`` imported (no database connection); model files are the modules Django
-imported while populating the registry. tenantfix then reads those files with ``ast``
-(:mod:`tenantfix.django.graph`).
+It reads no file itself and never connects to a database: apps come from ``django.apps.apps``;
+model files are the modules Django imported while populating the registry; migration files are
+found as ``MigrationLoader.load_disk`` finds them (``MIGRATION_MODULES``, the migrations package
+imported, its modules listed) but not executed. tenantfix then reads those files with ``ast``
+(:mod:`tenantfix.django.graph`), the only file reads.
 
 Run as a script (``python collect.py ROOT``) it puts ROOT first on ``sys.path``, calls
 ``django.setup()`` and prints ``TENANTFIX-SETTINGS <json>`` (before ``setup()``: what the
@@ -79,24 +80,73 @@ def _settings_files(module_name: str) -> List[str]:
     return files
 
 
-def _model_modules(app_name: str) -> List[List[str]]:
-    """(module name, file) of the app's models module and, for a package, its submodules."""
-    prefix = app_name + ".models"
-    found = []
+def _model_modules(app_names: List[str]) -> Dict[str, List[List[str]]]:
+    """(module name, file) of each app's models module and, for a package, its submodules,
+    among the modules Django imported (one pass over ``sys.modules``)."""
+    wanted = set(app_names)
+    found = {}  # type: Dict[str, List[List[str]]]
     for name, module in list(sys.modules.items()):
-        if name == prefix or name.startswith(prefix + "."):
-            path = _file(module)
-            if path is not None:
-                found.append([name, path])
-    return sorted(found, key=lambda pair: pair[1])
+        if ".models" not in name:
+            continue
+        parts = name.split(".")
+        for i, part in enumerate(parts):
+            if part == "models" and ".".join(parts[:i]) in wanted:
+                path = _file(module)
+                if path is not None:
+                    found.setdefault(".".join(parts[:i]), []).append([name, path])
+                break
+    return {app: sorted(pairs, key=lambda pair: pair[1]) for app, pairs in found.items()}
+
+
+def migration_files(label: str) -> Optional[List[List[str]]]:
+    """(name, file) of the app's migrations, found as ``MigrationLoader.load_disk`` finds them
+    (``MIGRATION_MODULES`` honoured, the package imported, its modules listed) but without
+    executing them: tenantfix reads them with ``ast``, and importing 1,000 migrations would
+    double the cost. ``None`` when Django sees no migrations package (an unmigrated app)."""
+    import pkgutil
+    from importlib import import_module
+
+    from django.db.migrations.loader import MigrationLoader
+
+    module_name, _explicit = MigrationLoader.migrations_module(label)
+    if module_name is None:
+        return None
+    try:
+        module = import_module(module_name)
+    except ImportError as exc:
+        # the migrations package itself is missing: unmigrated (an import error inside it is
+        # the loader's error too, and is raised)
+        missing = getattr(exc, "name", None)
+        if missing and (module_name + ".").startswith(missing + "."):
+            return None
+        raise
+    path = getattr(module, "__path__", None)
+    if path is None:  # a migrations.py module, not a package
+        return None
+    if getattr(module, "__file__", None) is None and not isinstance(path, list):
+        return None  # an empty directory: a namespace package, unmigrated for Django
+    found = []
+    for info in pkgutil.iter_modules(path):
+        name = info[1]
+        if info[2] or name[0] in "_~":
+            continue
+        source = os.path.join(getattr(info[0], "path", ""), name + ".py")
+        if not os.path.isfile(source):
+            raise ValueError(
+                "{}.{}: no source file to read (compiled only?)".format(module_name, name)
+            )
+        found.append([name, source])
+    return sorted(found)
 
 
 def registry() -> List[Dict[str, Any]]:
     """Every AppConfig Django built, with the model modules it imported."""
     from django.apps import apps
 
+    configs = list(apps.get_app_configs())
+    models = _model_modules([c.name for c in configs])
     out = []
-    for config in apps.get_app_configs():
+    for config in configs:
         cls = type(config)
         out.append(
             {
@@ -104,32 +154,24 @@ def registry() -> List[Dict[str, Any]]:
                 "name": config.name,
                 "config_path": cls.__module__ + "." + cls.__qualname__,
                 "path": config.path,
-                "models": _model_modules(config.name),
+                "models": models.get(config.name, []),
             }
         )
     return out
 
 
 def collect(plan: bool = False) -> Dict[str, Any]:
-    """Everything the graph builder needs, from the loaded registry; raises what the loader
-    raises (a migration file that does not import, a bad ``Migration`` class)."""
+    """Everything the graph builder needs, from the loaded registry (no database)."""
     from django.conf import settings
-    from django.db.migrations.loader import MigrationLoader
 
     module_name = getattr(settings, "SETTINGS_MODULE", None) or os.environ.get(
         "DJANGO_SETTINGS_MODULE", ""
     )
-    loader = MigrationLoader(None, load=False)
-    loader.load_disk()
-    migrations = {}  # type: Dict[str, List[List[str]]]
-    for (label, name), migration in sorted(loader.disk_migrations.items()):
-        path = _file(sys.modules.get(type(migration).__module__))
-        if path is not None:
-            migrations.setdefault(label, []).append([name, path])
     out_apps = registry()
     for app in out_apps:
-        app["migrated"] = app["label"] in loader.migrated_apps
-        app["migrations"] = migrations.get(app["label"], [])
+        files = migration_files(app["label"])
+        app["migrated"] = files is not None
+        app["migrations"] = files or []
     result = {
         "settings_module": module_name,
         "settings_files": _settings_files(module_name),

@@ -198,3 +198,21 @@ def test_check_probe_and_manage_py_check_report_the_same_codes(tmp_path, name):
     )
     assert _ids(django) == expected, django.stderr
     assert django.returncode == (1 if any(c.startswith("E") for c in expected) else 0)
+
+
+def test_settings_package_findings_point_into_the_module_that_holds_the_lists(tmp_path):
+    # config/settings/__init__.py doing `from .base import *` (seen on
+    # CharitraPrajapati-Outcode/multi-tenant-boilerplate): the line is searched in base.py too
+    root = copy_fixture("tf001_user_app_not_shared__custom_db_table", tmp_path)
+    package = root / "proj" / "settings"
+    package.mkdir()
+    (root / "proj" / "settings.py").rename(package / "base.py")
+    (package / "__init__.py").write_text("from .base import *  # noqa: F403\n")
+    install_in_installed_apps(root)  # appended to __init__.py, the module Django loads
+    base = (package / "base.py").read_text().splitlines()
+    line = next(
+        i for i, text in enumerate(base, 1) if text.strip() in ("'accounts',", '"accounts",')
+    )
+    proc = manage(root, "check")
+    assert _ids(proc) == ["E001"], proc.stderr
+    assert f"(proj/settings/base.py:{line})." in proc.stderr, proc.stderr

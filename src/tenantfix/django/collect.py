@@ -66,15 +66,22 @@ def _file(module: Any) -> Optional[str]:
 
 
 def _settings_files(module_name: str) -> List[str]:
-    """The settings module's file, then the loaded modules of its package (``base.py``...)."""
+    """The settings module's file, then the loaded modules of its package: ``base.py`` beside
+    ``dev.py`` in a ``settings`` package, or everything under a settings module that is itself
+    a package (``config/settings/__init__.py`` doing ``from .base import *``)."""
     files = []  # type: List[str]
     main = _file(sys.modules.get(module_name))
     if main is not None:
         files.append(main)
+    prefixes = []  # type: List[str]
+    if main is not None and os.path.basename(main) == "__init__.py":
+        prefixes.append(module_name + ".")
     package = module_name.rpartition(".")[0]
     if package and "setting" in package.rpartition(".")[2]:
+        prefixes.append(package + ".")
+    if prefixes:
         for name, module in sorted(sys.modules.items()):
-            path = _file(module) if name.startswith(package + ".") else None
+            path = _file(module) if name.startswith(tuple(prefixes)) else None
             if path is not None and path not in files:
                 files.append(path)
     return files

@@ -216,3 +216,13 @@ def test_settings_package_findings_point_into_the_module_that_holds_the_lists(tm
     proc = manage(root, "check")
     assert _ids(proc) == ["E001"], proc.stderr
     assert f"(proj/settings/base.py:{line})." in proc.stderr, proc.stderr
+
+
+def test_installed_apps_built_through_set_is_reported_whatever_this_process_order(tmp_path):
+    # list(set(...)): Django's order is this process's string hash order; the finding must not
+    # depend on it (as statically: "ordered through set()")
+    root = copy_fixture("tf009_django_tenants_not_first__set_ordering", tmp_path)
+    install_in_installed_apps(root)
+    for seed in ("0", "1", "2", "3"):
+        proc = manage(root, "check", "--tag", "tenantfix", env={"PYTHONHASHSEED": seed})
+        assert _ids(proc) == ["W009"], (seed, proc.stderr)

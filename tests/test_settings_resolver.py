@@ -168,6 +168,22 @@ def test_set_idiom_marks_the_order_as_lost(tmp_path):
     assert s.shared_apps.ordered
 
 
+def test_unpacking_a_set_ordered_list_keeps_the_order_lost(tmp_path):
+    # the one-line install of tenantfix.django appended to such a project
+    root = write_project(
+        tmp_path,
+        """
+        SHARED_APPS = ["django_tenants", "customers"]
+        TENANT_APPS = ["shop"]
+        INSTALLED_APPS = list(set(SHARED_APPS + TENANT_APPS))
+        INSTALLED_APPS = [*INSTALLED_APPS, "tenantfix.django"]
+        """,
+    )
+    s = resolve_settings(discover(root))
+    assert not s.installed_apps.ordered
+    assert s.installed_apps.values[-1] == "tenantfix.django"
+
+
 def test_multi_type_tenants(tmp_path):
     root = write_project(
         tmp_path,

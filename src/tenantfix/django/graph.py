@@ -13,6 +13,7 @@ import ast
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from tenantfix.graph.read_models import (
 )
 
 BARE_APP_CONFIG = "django.apps.config.AppConfig"
+_SET_CALL = re.compile(r"\b(?:frozen)?set\(")
 _LISTS = {
     "SHARED_APPS": "shared_apps",
     "TENANT_APPS": "tenant_apps",
@@ -112,6 +114,16 @@ class _SettingsText:
                     return Location(path, number)
         return None
 
+    def built_through_set(self, where: Location | None) -> bool:
+        """``INSTALLED_APPS = list(set(SHARED_APPS + TENANT_APPS))``: the order Django loaded
+        is this process's hash order, another process may differ (the static reading follows
+        set() through any expression; this text test sees the assignment line only)."""
+        if where is None:
+            return False
+        lines = dict(self.texts).get(where.path, [])
+        text = lines[where.line - 1] if 0 < where.line <= len(lines) else ""
+        return _SET_CALL.search(text) is not None
+
     def value(self, value: str, after: Location | None) -> Location:
         quoted = (f"'{value}'", f'"{value}"')
         candidates: list[Location] = []
@@ -144,7 +156,12 @@ def settings_from_collected(collected: Mapping[str, Any], root: Path) -> Project
         where = text.assignment(name)
         entries = tuple(AppListEntry(v, text.value(v, where)) for v in raw if isinstance(v, str))
         return AppList(
-            name=name, entries=entries, origin=None, key_path=key_path, assigned_at=where
+            name=name,
+            entries=entries,
+            origin=None,
+            key_path=key_path,
+            assigned_at=where,
+            ordered=not text.built_through_set(where),
         )
 
     def scalar(name: str) -> SettingValue | None:
@@ -200,13 +217,7 @@ def settings_from_collected(collected: Mapping[str, Any], root: Path) -> Project
 
 
 def _with_key(app_list: AppList, key_path: tuple[str, ...]) -> AppList:
-    return AppList(
-        name=app_list.name,
-        entries=app_list.entries,
-        origin=None,
-        key_path=key_path,
-        assigned_at=app_list.assigned_at,
-    )
+    return replace(app_list, key_path=key_path)
 
 
 def apps_from_collected(

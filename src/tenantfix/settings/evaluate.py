@@ -619,11 +619,14 @@ class Evaluator:
                 else "set"
             )
             items: list[Value] = []
+            ordered = kind != "set"
             for elt in node.elts:
                 if isinstance(elt, ast.Starred):
                     inner = force(world, self.eval(world, elt.value, module))
                     if isinstance(inner, Seq):
                         items.extend(inner.items)
+                        # [*list(set(...)), "x"] keeps the set's arbitrary order
+                        ordered = ordered and inner.ordered
                     elif isinstance(inner, Mapping_):
                         items.extend(Str(k, inner.location) for k, _ in inner.items)
                     else:
@@ -634,7 +637,7 @@ class Evaluator:
                         )
                 else:
                     items.append(self.eval(world, elt, module))
-            return Seq(tuple(items), loc, origin=loc, ordered=kind != "set", kind=kind)
+            return Seq(tuple(items), loc, origin=loc, ordered=ordered, kind=kind)
         if isinstance(node, ast.Dict):
             pairs: list[tuple[str, Value]] = []
             for k, v in zip(node.keys, node.values, strict=True):

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from tenantfix.graph.cache import ExtractCache
 from tenantfix.graph.model import (
     App,
     AppList,
@@ -28,11 +29,11 @@ from tenantfix.graph.model import (
     ProjectSettings,
     SettingValue,
 )
-from tenantfix.graph.read_migrations import read_migration
+from tenantfix.graph.read_migrations import extract_migration, migration_from_raw
 from tenantfix.graph.read_models import (
     TargetResolver,
+    extract_model_file,
     inherit_relations,
-    parse_model_files,
     read_models,
 )
 
@@ -42,11 +43,6 @@ _LISTS = {
     "SHARED_APPS": "shared_apps",
     "TENANT_APPS": "tenant_apps",
     "INSTALLED_APPS": "installed_apps",
-}
-_SCALARS = {
-    "AUTH_USER_MODEL": "auth_user_model",
-    "TENANT_MODEL": "tenant_model",
-    "TENANT_DOMAIN_MODEL": "tenant_domain_model",
 }
 
 
@@ -207,6 +203,9 @@ def settings_from_collected(collected: Mapping[str, Any], root: Path) -> Project
         auth_user_model=scalar("AUTH_USER_MODEL"),
         tenant_model=scalar("TENANT_MODEL"),
         tenant_domain_model=scalar("TENANT_DOMAIN_MODEL"),
+        public_schema_urlconf=scalar("PUBLIC_SCHEMA_URLCONF"),
+        root_urlconf=scalar("ROOT_URLCONF"),
+        session_engine=scalar("SESSION_ENGINE"),
         database_routers=routers,
         database_engine=engine,
         legacy_tenant_schemas="tenant_schemas" in all_values,
@@ -221,15 +220,23 @@ def _with_key(app_list: AppList, key_path: tuple[str, ...]) -> AppList:
 
 
 def apps_from_collected(
-    collected: Mapping[str, Any], root: Path, settings: ProjectSettings, *, strict: bool = False
+    collected: Mapping[str, Any],
+    root: Path,
+    settings: ProjectSettings,
+    *,
+    strict: bool = False,
+    cache: ExtractCache | None = None,
 ) -> tuple[tuple[App, ...], tuple[AppListEntry, ...]]:
     """Every AppConfig Django built, with its model modules and migration files read with
     ``ast``; and the entries of ``settings``' lists that name no loaded app.
 
     ``strict`` (the system checks): a migration file that does not parse raises, as Django's
-    loader would; otherwise (the CLI) it is skipped, as the static graph does."""
+    loader would; otherwise (the CLI) it is skipped, as the static graph does. ``cache`` is the
+    CLI's extraction cache; inside Django an in-memory one (nothing is written anywhere)."""
     from tenantfix.graph.build import app_entries
 
+    if cache is None:
+        cache = ExtractCache(persist=False)
     rel = _Relative(root)
     raw_apps: list[dict[str, Any]] = list(collected.get("apps") or [])
     module_labels = {a["name"]: a["label"] for a in raw_apps}
@@ -244,10 +251,13 @@ def apps_from_collected(
     swappable_labels = {"AUTH_USER_MODEL": settings.user_model.partition(".")[0]}
     models_per_app: dict[str, tuple[Model, ...]] = {}
     for raw in raw_apps:
-        files = [(Path(path), module) for module, path in raw.get("models") or []]
-        parsed = parse_model_files(files, rel)
+        files = [
+            (rel(Path(path)), extracted)
+            for module, path in raw.get("models") or []
+            if (extracted := _model_file(cache, Path(path), module)) is not None
+        ]
         models_per_app[raw["label"]] = read_models(
-            parsed, raw["label"], module_labels, setting_models
+            files, raw["label"], module_labels, setting_models
         )
     # inheritance crosses apps (users.User -> auth.AbstractUser): resolve over all models at once
     by_key = {f"{m.app_label}.{m.name}": m for ms in models_per_app.values() for m in ms}
@@ -260,14 +270,15 @@ def apps_from_collected(
             label, {m.name: label for m in models}, module_labels, setting_models
         )
         migrations: list[Migration] = []
-        for _name, path in raw.get("migrations") or []:
-            read = read_migration(
-                Path(path), rel(Path(path)), label, raw["name"], resolver, swappable_labels
-            )
-            if read is not None:
-                migrations.append(read)
+        for name, path in raw.get("migrations") or []:
+            file = Path(path)
+            mig = _migration_file(cache, file, f"{raw['name']}.migrations.{name}")
+            if mig is not None:
+                migrations.append(
+                    migration_from_raw(mig, name, rel(file), label, resolver, swappable_labels)
+                )
             elif strict:
-                _raise_unreadable(Path(path), rel(Path(path)))
+                _raise_unreadable(file, rel(file))
         model_files = [Path(p) for _, p in raw.get("models") or []]
         config_path = raw.get("config_path")
         directory = Path(raw["path"])
@@ -289,6 +300,20 @@ def apps_from_collected(
     return tuple(apps), unresolved
 
 
+def _model_file(cache: ExtractCache, path: Path, module: str) -> list[object] | None:
+    raw: list[object] | None = cache.get(
+        path, "models", module, lambda text: extract_model_file(text, path, module)
+    )
+    return raw
+
+
+def _migration_file(cache: ExtractCache, path: Path, module: str) -> dict[str, Any] | None:
+    raw: dict[str, Any] | None = cache.get(
+        path, "migration", module, lambda text: extract_migration(text, path, module)
+    )
+    return raw
+
+
 def _raise_unreadable(path: Path, rel: str) -> None:
     """Why a migration file could not be read (only on that rare path: no second parse of
     the files that read fine). Django's loader fails on the same file."""
@@ -306,10 +331,15 @@ def graph_from_collected(
         settings = settings_from_collected(collected, root)
     # strict: a file Django cannot load either is an analysis failure, not "no migration"
     apps, unresolved = apps_from_collected(collected, root, settings, strict=True)
+    from tenantfix.graph.read_urls import read_urlconfs
+
+    # the URLconf modules the public site serves (TF017), read as the CLI reads them
+    urlconfs = [v.value for v in (settings.public_schema_urlconf, settings.root_urlconf) if v]
     return ProjectGraph(
         root=root.as_posix(),
         settings=settings,
         apps=apps,
         unresolved_apps=unresolved,
         source="probe",
+        urlconfs=read_urlconfs(root, urlconfs),
     )

@@ -88,7 +88,7 @@ def build_graph(
         # migration modules, read with ast
         from tenantfix.django.graph import apps_from_collected
 
-        found_apps, missing = apps_from_collected(probe.collected, root, settings)
+        found_apps, missing = apps_from_collected(probe.collected, root, settings, cache=cache)
         return ProjectGraph(
             root=root.as_posix(),
             settings=settings,

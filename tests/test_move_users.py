@@ -350,3 +350,48 @@ def test_connection_killed_in_the_second_schema_then_rerun_completes(hub):
     assert "(2 to move, 1 already moved" in rerun.stdout
     moved_state(db)
     assert rows(db, "SELECT count(*) FROM public.tenantfix_user_map") == [(15,)]
+
+
+def test_user_app_tenant_only_before_repair_db_steps_create_the_public_table(pg_database, tmp_path):
+    """The user app was TENANT-only: public records its migration (a phantom) without the
+    table. The plan begins with repair-db's steps; --execute runs them, then moves the users."""
+    db = pg_database
+    repo = init_repo(copy_project(FIXTURES / "move_users_project", tmp_path / "hub"))
+    path = repo / SETTINGS
+    original = path.read_text()
+    tenant_only = original.replace(
+        '    "django.contrib.auth",\n    "accounts",\n]', '    "django.contrib.auth",\n]', 1
+    )
+    assert tenant_only != original
+    path.write_text(tenant_only)
+    ok(manage(repo, db, "migrate_schemas", "--shared"))
+    no_root = POPULATE.replace(
+        'Person.objects.create_superuser("root", "root@example.com", "root-pass")', "pass"
+    )
+    ok(manage(repo, db, "shell", "-c", no_root))
+    assert "people" not in tables(db, "public")
+    # the settings fix: accounts SHARED-only
+    path.write_text(original)
+    users_shared_only(repo)
+    before = dump(db)
+
+    plan = invoke("move-users", str(repo), "--database-url", db.url)
+    assert plan.exit_code == 1, plan.output
+    assert "Before the move: public has no people table" in plan.stdout
+    assert "migrate_schemas --schema=public accounts zero --fake" in plan.stdout
+    assert "migrate_schemas --shared" in plan.stdout
+    assert dump(db) == before
+
+    result = invoke(
+        "move-users",
+        str(repo),
+        "--database-url",
+        db.url,
+        "--execute",
+        "--on-conflict",
+        "suffix-schema",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Moved: every user of 3 schema(s) is in public.people" in result.stdout
+    moved_state(db)
+    assert rows(db, "SELECT count(*) FROM public.people") == [(14,)]

@@ -118,16 +118,35 @@ def move_users(
         if undo:
             _undo(path, database_url, config.settings, project_interpreter, quiet, color)
             return
-        from tenantfix.moveusers.plan import plan_move
+        from tenantfix.moveusers.plan import PublicTableMissing, plan_move
 
-        plan = plan_move(
-            path,
-            database_url,
-            match=match,
-            on_conflict=on_conflict,
-            settings=config.settings,
-            python=project_interpreter,
-        )
+        def planned() -> MovePlan:
+            return plan_move(
+                path,
+                database_url,
+                match=match,
+                on_conflict=on_conflict,
+                settings=config.settings,
+                python=project_interpreter,
+            )
+
+        try:
+            plan = planned()
+        except PublicTableMissing as missing:
+            from tenantfix.cli._progress import CountProgress
+
+            with CountProgress(quiet=quiet, color=color) as progress:
+                _create_public_table(
+                    path,
+                    database_url,
+                    missing,
+                    config.settings,
+                    project_interpreter,
+                    execute=execute,
+                    verify=verify,
+                    progress=progress,
+                )
+            plan = planned()  # public has the table now
         for line in plan.lines(verbose=verbose):
             typer.echo(line)
         if plan.refused:
@@ -149,6 +168,67 @@ def move_users(
                 )
                 raise typer.Exit(int(ExitCode.FINDINGS))
             _execute(plan, project_interpreter, progress)
+
+
+def _create_public_table(
+    path: Path,
+    database_url: str,
+    missing: Exception,
+    settings: str | None,
+    python: str | None,
+    *,
+    execute: bool,
+    verify: bool,
+    progress: CountProgress,
+) -> None:
+    """Public has no user table: the plan begins with repair-db's steps, which create it.
+
+    Without --execute this prints them and stops (exit 1): the move itself can only be planned
+    once public has the table. With --execute they run first (proven on a clone with --verify,
+    as repair-db does), then the move is planned and run as usual.
+    """
+    from tenantfix.errors import ExitCode
+    from tenantfix.repair import execute as run_repair
+    from tenantfix.repair import plan_repair, prove_on_clone
+
+    repair = plan_repair(path, database_url, settings=settings, python=python)
+    typer.echo(f"Before the move: {missing}")
+    if repair.refused or not repair.needed:
+        for line in repair.lines():
+            typer.echo(f"  {line}")
+        err(
+            "Refused: repair-db has no plan that creates the table (see above); create it "
+            "with `python manage.py migrate_schemas --shared`, then rerun move-users. Nothing "
+            "was changed."
+        )
+        raise typer.Exit(int(ExitCode.REFUSED))
+    typer.echo("Step 1, repair-db's plan (it creates the table):")
+    for line in repair.lines():
+        typer.echo(f"  {line}")
+    typer.echo("Step 2, the move: planned once public has the table.")
+    if verify:
+        proof = prove_on_clone(repair, python=python, progress=progress, say=progress.note)
+        for line in proof.lines():
+            typer.echo(f"  {line}")
+        if not proof.ok:
+            err(
+                f"repair-db's steps failed on the clone; {repair.database.safe_url} was not touched."
+            )
+            raise typer.Exit(int(ExitCode.VERIFY_FAILED))
+    if not execute:
+        err(
+            f"Nothing was changed in {repair.database.safe_url}. Rerun with --execute: "
+            "repair-db's steps run first, then the move is planned and run."
+        )
+        raise typer.Exit(int(ExitCode.FINDINGS))
+    outcome = run_repair(repair, python=python, progress=progress)
+    for line in outcome.lines():
+        typer.echo(f"  {line}")
+    if not outcome.ok:
+        err("repair-db's steps failed (above); no user was moved. `tenantfix repair-db` says more.")
+        raise typer.Exit(
+            int(ExitCode.INTERRUPTED if outcome.interrupted is not None else ExitCode.VERIFY_FAILED)
+        )
 
 
 def _execute(plan: MovePlan, python: str | None, progress: CountProgress) -> None:

@@ -240,6 +240,15 @@ class MovePlan:
         return out
 
 
+class PublicTableMissing(TenantfixError):
+    """Public has no user table yet: repair-db's steps (``zero --fake`` of phantom records,
+    ``migrate_schemas --shared``) must create it before any user can move."""
+
+    def __init__(self, message: str, user_table: str) -> None:
+        super().__init__(message, ExitCode.REFUSED)
+        self.user_table = user_table
+
+
 def _refuse(message: str) -> TenantfixError:
     return TenantfixError(message, ExitCode.REFUSED)
 
@@ -361,12 +370,11 @@ def _plan(
         )
     public = table_info(conn, PUBLIC, user_table)
     if public is None:
-        raise _refuse(
+        raise PublicTableMissing(
             f"public has no {user_table} table (the user model's db_table): the users have "
-            "nowhere to go yet. Create it first: `tenantfix repair-db --database-url ... "
-            "--execute` (it plans `migrate_schemas --shared` when the user app's records are "
-            "phantoms in public), or `python manage.py migrate_schemas --shared`; then rerun "
-            "move-users. Nothing was changed."
+            "nowhere to go yet. repair-db's steps create it (`migrate_schemas ... zero --fake` "
+            "of the user app's phantom records in public, then `migrate_schemas --shared`).",
+            user_table,
         )
     if public.pk is None or public.pk_type is None:
         raise _refuse(f"public.{user_table} has no single-column primary key. Nothing was changed.")

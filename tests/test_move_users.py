@@ -375,8 +375,19 @@ def test_user_app_tenant_only_before_repair_db_steps_create_the_public_table(pg_
     users_shared_only(repo)
     before = dump(db)
 
-    plan = invoke("move-users", str(repo), "--database-url", db.url)
+    # the clashes are known before anything runs: public is planned as empty
+    refused = invoke("move-users", str(repo), "--database-url", db.url, "--execute")
+    assert refused.exit_code == 3, refused.output
+    assert "NOTE public has no people table yet" in refused.stdout
+    assert "CLASH initech: user 'bob'" in refused.stdout
+    assert dump(db) == before
+
+    plan = invoke(
+        "move-users", str(repo), "--database-url", db.url, "--on-conflict", "suffix-schema"
+    )
     assert plan.exit_code == 1, plan.output
+    assert "insert 14 user(s) into public.people in 3 schema(s)" in plan.stdout
+    assert "DECISION people_groups: 6 row(s)" in plan.stdout
     assert "Before the move: public has no people table" in plan.stdout
     assert "migrate_schemas --schema=public accounts zero --fake" in plan.stdout
     assert "migrate_schemas --shared" in plan.stdout

@@ -118,9 +118,9 @@ def move_users(
         if undo:
             _undo(path, database_url, config.settings, project_interpreter, quiet, color)
             return
-        from tenantfix.moveusers.plan import PublicTableMissing, plan_move
+        from tenantfix.moveusers.plan import plan_move
 
-        def planned() -> MovePlan:
+        def planned(*, allow_missing_public: bool = False) -> MovePlan:
             return plan_move(
                 path,
                 database_url,
@@ -128,25 +128,32 @@ def move_users(
                 on_conflict=on_conflict,
                 settings=config.settings,
                 python=project_interpreter,
+                allow_missing_public=allow_missing_public,
             )
 
-        try:
-            plan = planned()
-        except PublicTableMissing as missing:
+        plan = planned(allow_missing_public=True)
+        if plan.public_missing:
+            for line in plan.lines(verbose=verbose):
+                typer.echo(line)
+            if plan.refused:
+                err("Refused: nothing was changed.")
+                raise typer.Exit(int(ExitCode.REFUSED))
+            if not plan.needed:
+                return
             from tenantfix.cli._progress import CountProgress
 
             with CountProgress(quiet=quiet, color=color) as progress:
                 _create_public_table(
                     path,
                     database_url,
-                    missing,
+                    plan.user_table,
                     config.settings,
                     project_interpreter,
                     execute=execute,
                     verify=verify,
                     progress=progress,
                 )
-            plan = planned()  # public has the table now
+            plan = planned()  # public has the table now: the real plan
         for line in plan.lines(verbose=verbose):
             typer.echo(line)
         if plan.refused:
@@ -173,7 +180,7 @@ def move_users(
 def _create_public_table(
     path: Path,
     database_url: str,
-    missing: Exception,
+    user_table: str,
     settings: str | None,
     python: str | None,
     *,
@@ -192,7 +199,11 @@ def _create_public_table(
     from tenantfix.repair import plan_repair, prove_on_clone
 
     repair = plan_repair(path, database_url, settings=settings, python=python)
-    typer.echo(f"Before the move: {missing}")
+    typer.echo(
+        f"Before the move: public has no {user_table} table (the user model's db_table); "
+        "repair-db's steps create it (`migrate_schemas ... zero --fake` of the user app's "
+        "phantom records in public, then `migrate_schemas --shared`)."
+    )
     if repair.refused or not repair.needed:
         for line in repair.lines():
             typer.echo(f"  {line}")
@@ -205,7 +216,7 @@ def _create_public_table(
     typer.echo("Step 1, repair-db's plan (it creates the table):")
     for line in repair.lines():
         typer.echo(f"  {line}")
-    typer.echo("Step 2, the move: planned once public has the table.")
+    typer.echo("Step 2, the move above: planned again once public has the table, then run.")
     if verify:
         proof = prove_on_clone(repair, python=python, progress=progress, say=progress.note)
         for line in proof.lines():

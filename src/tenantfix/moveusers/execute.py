@@ -262,6 +262,8 @@ def execute_move(
     from tenantfix.db.connect import connect, scrub
     from tenantfix.moveusers.catalog import table_exists
 
+    if plan.public_missing:
+        raise ValueError("a plan made before public had its user table is never executed")
     run = MoveRun(plan)
     todo = plan.to_move
     with connect(plan.database) as conn:

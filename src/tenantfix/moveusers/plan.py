@@ -122,6 +122,7 @@ class MovePlan:
     refusals: tuple[str, ...]
     notes: tuple[str, ...]
     auth_shared: bool
+    public_missing: bool = False  # planned before repair-db's steps create public's table
 
     @property
     def clashes(self) -> tuple[Clash, ...]:
@@ -151,6 +152,11 @@ class MovePlan:
             f"{states['done']} already moved, {states['absent']} without a "
             f"{self.user_table} table)"
         )
+        if self.public_missing:
+            out.append(
+                f"NOTE public has no {self.user_table} table yet: the move is planned as if it "
+                "were empty (repair-db's steps create it first; the move is planned again then)"
+            )
         out += [f"NOTE {n}" for n in self.notes]
         for refusal in self.refusals:
             out.append(f"REFUSED {refusal}")
@@ -271,8 +277,9 @@ def _user_model(path: Path, settings: str | None, python: str | None):  # type: 
         raise _refuse(
             f"the user app {app.label!r} is {where} in the current settings "
             f"({graph.settings.path}): move-users needs it SHARED-only (public holds the "
-            "users). Change the settings first (`tenantfix apply` writes that change), then "
-            "run move-users. Nothing was changed."
+            "users). Change the settings first (for a user app in both lists, TF011, "
+            "`tenantfix apply` writes that change; otherwise move it from TENANT_APPS to "
+            "SHARED_APPS yourself), then run move-users. Nothing was changed."
         )
     auth = graph.app("auth")
     auth_shared = auth is not None and graph.is_shared(auth) and not graph.is_tenant(auth)
@@ -288,8 +295,14 @@ def plan_move(
     on_conflict: OnConflict = OnConflict.fail,
     settings: str | None = None,
     python: str | None = None,
+    allow_missing_public: bool = False,
 ) -> MovePlan:
-    """Read-only: the project's settings and the database, and the plan."""
+    """Read-only: the project's settings and the database, and the plan.
+
+    ``allow_missing_public``: when public has no user table yet, plan as if it were empty,
+    with a tenant's table for its columns (``public_missing``): the clashes are known before
+    repair-db's steps create the table. Such a plan is shown, never executed.
+    """
     import psycopg
 
     from tenantfix.db.connect import connect, scrub
@@ -311,6 +324,7 @@ def plan_move(
                 match,
                 on_conflict,
                 auth_shared,
+                allow_missing_public,
             )
     except psycopg.Error as exc:
         raise _refuse(
@@ -357,7 +371,10 @@ def _plan(
     match: Match,
     on_conflict: OnConflict,
     auth_shared: bool,
+    allow_missing_public: bool = False,
 ) -> MovePlan:
+    import dataclasses
+
     from tenantfix.db.schemas import read_layout
     from tenantfix.moveusers.catalog import references_to, table_exists, table_info
 
@@ -369,6 +386,18 @@ def _plan(
             "table. Check --database-url and --settings. Nothing was changed."
         )
     public = table_info(conn, PUBLIC, user_table)
+    public_missing = public is None
+    if public is None and allow_missing_public:
+        # what migrate_schemas --shared will create: the same migrations as the tenants' table
+        stand_in = next(
+            (
+                table_info(conn, t.name, user_table)
+                for t in layout.tenants
+                if user_table in t.tables
+            ),
+            None,
+        )
+        public = dataclasses.replace(stand_in, schema=PUBLIC) if stand_in else None
     if public is None:
         raise PublicTableMissing(
             f"public has no {user_table} table (the user model's db_table): the users have "
@@ -386,7 +415,11 @@ def _plan(
         )
     for orphan in layout.orphans:
         notes.append(f"schema {orphan.name!r} has no tenant row: not a tenant, left as it is")
-    index = public_index(conn, public, match)
+    index = (
+        PublicIndex(public.unique, None if match is Match.none else match.value)
+        if public_missing
+        else public_index(conn, public, match)
+    )
     public_records = {r for r in layout.public.records if r[0] == user_app}
     moves: list[SchemaMove] = []
     for tenant in layout.tenants:
@@ -421,7 +454,9 @@ def _plan(
                     f"{schema}.{fk.table} constraint {fk.constraint} is not a single column "
                     f"referencing {user_table}.{public.pk}"
                 )
-            elif fk.table.startswith(user_table + "_") and table_exists(conn, PUBLIC, fk.table):
+            elif fk.table.startswith(user_table + "_") and (
+                public_missing or table_exists(conn, PUBLIC, fk.table)
+            ):
                 # the user app's own many-to-many table (groups, permissions): public has its own
                 if fk.table not in dict(app_tables):
                     app_tables.append((fk.table, _count(conn, schema, fk.table)))
@@ -465,4 +500,5 @@ def _plan(
         refusals=tuple(refusals),
         notes=tuple(notes),
         auth_shared=auth_shared,
+        public_missing=public_missing,
     )

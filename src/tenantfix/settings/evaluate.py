@@ -13,6 +13,7 @@ computed it becomes an :class:`Unknown` naming the file, line and expression.
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -99,6 +100,7 @@ class Evaluator:
     dropped: list[tuple[tuple[Condition, ...], SettingsRaise]] = field(default_factory=list)
     collapsed: bool = False
     _trees: dict[Path, ast.Module] = field(default_factory=dict)
+    _walrus: set[Path] = field(default_factory=set)  # modules whose source has `:=`
     _rel: dict[Path, str] = field(default_factory=dict)
     _stack: list[str] = field(default_factory=list)
     _depth: int = 0
@@ -137,6 +139,8 @@ class Evaluator:
             ) from None
         self.files.append(rel)
         self._trees[path] = tree
+        if ":=" in source:
+            self._walrus.add(path)
         return tree
 
     def run_module(self, name: str, path: Path, assumptions: dict[str, Condition]) -> list[World]:
@@ -157,15 +161,42 @@ class Evaluator:
 
     # -- statements ------------------------------------------------------------------------
     def exec_body(self, worlds: list[World], body: list[ast.stmt], module: _Module) -> list[World]:
+        # Worlds made by an earlier statement of this body belong to no one else: a plain
+        # `NAME = value` may bind in them in place instead of copying the whole namespace
+        # (a copy per statement made a settings module of 100,000 assignments quadratic).
+        owned: set[int] = set()
         for stmt in body:
             out: list[World] = []
             for world in worlds:
-                if RAISED in world.namespace:
-                    out.append(world)
-                else:
-                    out.extend(self.exec_forking(world, stmt, module))
+                done = RAISED in world.namespace or (
+                    id(world) in owned and self.assign_in_place(world, stmt, module)
+                )
+                out.extend([world] if done else self.exec_forking(world, stmt, module))
             worlds = self.bound(out)
+            counts = Counter(id(w) for w in worlds)
+            owned = {key for key, n in counts.items() if n == 1}
         return worlds
+
+    def assign_in_place(self, world: World, stmt: ast.stmt, module: _Module) -> bool:
+        """``NAME = value`` (no walrus) bound directly in ``world``; False: not done, run it
+        the general way (nothing was changed)."""
+        if not (
+            isinstance(stmt, ast.Assign)
+            and all(isinstance(t, ast.Name) for t in stmt.targets)
+            and not (
+                module.path in self._walrus
+                and any(isinstance(n, ast.NamedExpr) for n in ast.walk(stmt.value))
+            )
+        ):
+            return False
+        try:
+            value = self.eval(world, stmt.value, module)
+        except (ForkNeeded, SettingsRaise):
+            return False  # the general path forks or records the raise on a copy
+        loc = self.loc(module.path, stmt)
+        for target in stmt.targets:
+            self.assign(world, target, value, loc, module)
+        return True
 
     def exec_forking(self, world: World, stmt: ast.stmt, module: _Module) -> list[World]:
         """Run ``stmt``; when it needs an undecided run-time fact, once per choice of it."""

@@ -267,7 +267,7 @@ def scratch_database(
         ).fetchone()
     if not can_create or not can_create[0]:
         raise TenantfixError(
-            f"role {server_params.user!r} may not create databases on {server_params.safe_url}; "
+            f"role {server_params.role!r} may not create databases on {server_params.safe_url}; "
             "verify needs a scratch database there (GRANT CREATEDB, or use another role), or "
             "leave out --database-url to use a throwaway server.",
             ExitCode.REFUSED,
@@ -279,7 +279,7 @@ def scratch_database(
         db = server_params.with_name(name)
         yield (
             db,
-            f"scratch database {name} on {server_params.with_name('').safe_url.rstrip('/')} (PostgreSQL {_server_version(db)}, dropped afterwards)",
+            f"scratch database {name} on {server_params.server} (PostgreSQL {_server_version(db)}, dropped afterwards)",
         )
     finally:
         say(f"dropping scratch database {name}")

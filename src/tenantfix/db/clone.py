@@ -71,7 +71,7 @@ def _template_clone(source: DatabaseParams) -> tuple[DatabaseParams, str]:
             "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user"
         ).fetchone()
         if not row or not row[0]:
-            raise _TemplateRefused(f"role {source.user!r} may not create databases")
+            raise _TemplateRefused(f"role {source.role!r} may not create databases")
         try:
             conn.execute(
                 sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
@@ -120,10 +120,8 @@ def dump_into(source: DatabaseParams, target: DatabaseParams, bindir: Path) -> N
                 pg_dump,
                 "--no-owner",
                 "--no-privileges",
-                f"--host={source.host}",
-                f"--port={source.port}",
-                f"--username={source.user}",
-                source.name,
+                # the whole connection string: sslmode, a socket directory, several hosts
+                f"--dbname={source.conninfo()}",
             ],
             stdout=subprocess.PIPE,
             stderr=dump_errors,
@@ -138,10 +136,7 @@ def dump_into(source: DatabaseParams, target: DatabaseParams, bindir: Path) -> N
                 "-q",
                 "-v",
                 "ON_ERROR_STOP=1",
-                f"--host={target.host}",
-                f"--port={target.port}",
-                f"--username={target.user}",
-                f"--dbname={target.name}",
+                f"--dbname={target.conninfo()}",
             ],
             stdin=dump.stdout,
             stdout=subprocess.DEVNULL,

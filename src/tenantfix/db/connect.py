@@ -30,7 +30,7 @@ def explain_operational_error(exc: Exception, params: DatabaseParams) -> str:
     elif f'database "{params.name.lower()}" does not exist' in lowered:
         hint = f"the server has no database {params.name!r}"
     elif "role" in lowered and "does not exist" in lowered:
-        hint = f"the server has no role {params.user!r}"
+        hint = f"the server has no role {params.role!r}"
     elif "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
         hint = "no PostgreSQL server answers there (is it running, and is host/port right?)"
     elif "could not translate host name" in lowered or "name or service not known" in lowered:

@@ -54,6 +54,42 @@ class Fix:
 
 
 @dataclass(frozen=True, slots=True)
+class AppPlacement:
+    """Where one app of a finding lives, before and after its fix: one flag per schema kind.
+
+    ``columns`` name the schema kinds: ``public`` then ``tenant`` (or one per tenant type of a
+    multi-type project); ``before``/``after`` say whether the app is in that kind's list.
+    """
+
+    app: str
+    columns: tuple[str, ...]
+    before: tuple[bool, ...]
+    after: tuple[bool, ...]
+
+    def describe(self, flags: tuple[bool, ...]) -> str:
+        """``public``, ``tenant only``, ``public and tenant``, ``not installed``..."""
+        where = [c for c, on in zip(self.columns, flags, strict=True) if on]
+        if not where:
+            return "not installed"
+        if where == ["public"]:
+            return "public only" if len(self.columns) > 1 else "public"
+        if "public" not in where:
+            return " and ".join(where) + " only"
+        return " and ".join(where)
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    """The relation that points from a public table into tenant-only ones (TF001-TF004)."""
+
+    source: str  # admin.LogEntry.user, or a migration (admin.0001_initial) when no field is known
+    source_app: str
+    target: str  # users.User, or the app label (contenttypes) for a migration dependency
+    target_app: str
+    kind: str  # ForeignKey, OneToOneField, ManyToManyField, or "depends on"
+
+
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """One finding: the rule, where, what breaks, why, and the fix."""
 
@@ -68,6 +104,10 @@ class Diagnostic:
     # where it holds when not in every configuration of the settings ("only when ..."),
     # already at the end of ``message``; empty when it holds everywhere
     scope: str = ""
+    # TF001-TF004: where the involved apps live before/after the fix, and the relation that
+    # crosses from public into tenant schemas (the text output and the PR body draw them)
+    placement: tuple[AppPlacement, ...] = ()
+    crossing: Crossing | None = None
 
     @property
     def finding(self) -> str:

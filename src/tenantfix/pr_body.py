@@ -87,6 +87,17 @@ def render(
     for d in fixed:
         where = f"`{prefix}{d.location.path}:{d.location.line}`"
         out.append(f"| {d.code} | {where} | {_cell(d.message)} | {_cell(d.why)} |")
+    pictured = [d for d in fixed if d.placement]
+    if pictured:
+        from tenantfix.report.placement import crossing_line, markdown_table, mermaid
+
+        out += ["", "### Where the apps live, before and after this fix", ""]
+        for d in pictured:
+            crossing = crossing_line(d)
+            out.append(f"**{d.code}**" + (f": `{crossing}`" if crossing else ""))
+            out += ["", *markdown_table(d.placement), ""]
+            out += [*mermaid(d), ""] if d.crossing else []
+        out.pop()
     if unfixed:
         out += ["", "Not changed here (no automatic fix; a human decision is needed):", ""]
         out += [

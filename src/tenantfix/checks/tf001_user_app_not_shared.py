@@ -42,6 +42,7 @@ from tenantfix.checks._lists import (
     user_model_table,
     where,
 )
+from tenantfix.checks._placement import model_crossing, placements
 from tenantfix.graph.model import App, Location, ProjectGraph
 from tenantfix.plan import Diagnostic, Prediction
 
@@ -115,5 +116,13 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
             migration=f"{app.label}.{migration}" if migration else None,
             error=f'relation "{table}" does not exist',
         ),
-        fixes=share_app_fixes(graph, user_app, move=True),
+        fixes=(fixes := share_app_fixes(graph, user_app, move=True)),
+        placement=placements(graph, [user_app, *(a for a, _ in dependents)], fixes),
+        crossing=model_crossing(
+            graph,
+            app,
+            graph.resolve_model(settings.user_model),
+            user_app,
+            f"{app.label}.{migration}" if migration else app.label,
+        ),
     )

@@ -37,6 +37,7 @@ from tenantfix.checks._lists import (
     simulated_failure,
     where,
 )
+from tenantfix.checks._placement import model_crossing, placements
 from tenantfix.graph.model import App, ProjectGraph, SettingValue
 from tenantfix.plan import Diagnostic, Prediction
 
@@ -93,5 +94,17 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
             fix_summary=f"add {app.label!r} to {public}"
             + (" and remove it from TENANT_APPS" if graph.is_tenant(app) else ""),
             prediction=simulated_failure(graph, table) or prediction,
-            fixes=share_app_fixes(graph, app, move=True),
+            fixes=(fixes := share_app_fixes(graph, app, move=True)),
+            placement=placements(graph, [app, *([early[0]] if early else [])], fixes),
+            crossing=(
+                model_crossing(
+                    graph,
+                    early[0],
+                    graph.resolve_model(setting.value),
+                    app,
+                    f"{early[0].label}.{early[1]}",
+                )
+                if early
+                else None
+            ),
         )

@@ -30,8 +30,9 @@ from collections.abc import Iterator
 
 from tenantfix.checks import Check
 from tenantfix.checks._lists import public_list_label, share_app_fixes, simulated_failure
+from tenantfix.checks._placement import placements
 from tenantfix.graph.model import App, Location, ProjectGraph
-from tenantfix.plan import Diagnostic, Prediction
+from tenantfix.plan import Crossing, Diagnostic, Prediction
 
 check = Check(__name__)
 
@@ -84,5 +85,13 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
                         f"{app.label}.{migration.name}",
                         f'relation "{table}" does not exist',
                     ),
-                    fixes=share_app_fixes(graph, target, move=False),
+                    fixes=(fixes := share_app_fixes(graph, target, move=False)),
+                    placement=placements(graph, [target, app], fixes),
+                    crossing=Crossing(
+                        source=f"{app.label}.{migration.name}",
+                        source_app=app.label,
+                        target=target.label,
+                        target_app=target.label,
+                        kind="depends on",
+                    ),
                 )

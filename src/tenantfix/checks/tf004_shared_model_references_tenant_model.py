@@ -41,8 +41,9 @@ from collections.abc import Iterator
 
 from tenantfix.checks import Check
 from tenantfix.checks._lists import public_list_label, share_app_fixes
+from tenantfix.checks._placement import placements
 from tenantfix.graph.model import App, Model, ProjectGraph, Relation
-from tenantfix.plan import Diagnostic, Prediction
+from tenantfix.plan import Crossing, Diagnostic, Prediction
 from tenantfix.simulate import SHARED_STEP, predict
 
 check = Check(__name__, safety="unsafe")
@@ -140,5 +141,13 @@ def _diagnostic(
             "plain id field; `--unsafe-fixes` applies the first"
         ),
         prediction=_prediction(graph, app, table),
-        fixes=share_app_fixes(graph, target_app, move=False, safety="unsafe"),
+        fixes=(fixes := share_app_fixes(graph, target_app, move=False, safety="unsafe")),
+        placement=placements(graph, [target_app, app], fixes),
+        crossing=Crossing(
+            source=f"{app.label}.{model.name}.{relation.field_name}",
+            source_app=app.label,
+            target=f"{target.app_label}.{target.name}",
+            target_app=target_app.label,
+            kind=relation.kind,
+        ),
     )

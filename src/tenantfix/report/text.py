@@ -55,6 +55,14 @@ def _finding(d: Diagnostic, root: str, color: bool) -> list[str]:
     if d.why.strip():
         lines.append(f"  {_paint('why:', _CYAN, color)} {' '.join(d.why.split())}")
     lines.append(f"  {_paint('fix:', _CYAN, color)} {_fix_line(d)}")
+    if d.placement:
+        from tenantfix.report.placement import crossing_line, text_table
+
+        crossing = crossing_line(d, "->")
+        if crossing:
+            lines.append(f"  {_paint('crosses schemas:', _CYAN, color)} {crossing}")
+        lines.append(f"  {_paint('where the apps live (before -> after the fix):', _CYAN, color)}")
+        lines.extend(f"    {row}" for row in text_table(d.placement))
     return lines
 
 

@@ -237,6 +237,7 @@ def test_apply_names_files_relative_to_the_current_directory(
     result = run("apply", "--dry-run", "portal")
     assert result.exit_code == 1, result.output
     assert "TF001 portal/accreditation_portal/settings.py:36:" in result.stderr
+    assert "Would change 3 file(s): portal/accreditation_portal/settings.py, " in result.stderr
     checked = run("check", "portal")
     assert "portal/accreditation_portal/settings.py:36:" in checked.stdout
 
@@ -257,3 +258,26 @@ def test_apply_shows_progress_lines_when_piped_and_none_with_quiet(tmp_path: Pat
     assert quiet.returncode == 1
     assert not [line for line in quiet.stderr.splitlines() if line.startswith("tenantfix: [")]
     assert quiet.stdout == loud.stdout  # the diff itself is the result
+
+
+def test_relative_python_is_resolved_against_the_current_directory_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = init_repo(copy_project(WRITEUP, tmp_path / "portal"))
+    # the project holds venv/bin/python; the current directory (tmp_path) does not
+    (project / "venv" / "bin").mkdir(parents=True)
+    wrapper = project / "venv" / "bin" / "python"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    for args in (
+        ("check",),
+        ("apply", "--dry-run"),
+        ("verify",),
+        ("repair-db", "--database-url", "postgresql://u@127.0.0.1:1/x"),
+    ):
+        result = run(*args, "--python", "venv/bin/python", "portal")
+        assert result.exit_code == 2, (args, result.output)
+        assert f"--python {tmp_path}/venv/bin/python: no such file" in result.output, args
+    monkeypatch.chdir(project)
+    assert run("check", "--python", "venv/bin/python", ".").exit_code == 1

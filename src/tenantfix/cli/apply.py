@@ -341,7 +341,7 @@ def apply(
             return
         err("Nothing to fix: the project is already in order. No branch was created.")
         return
-    files = ", ".join(sorted(result.changes))
+    files = ", ".join(sorted(relative_to_cwd(project_root / rel) for rel in result.changes))
     if outcome.mode == "up-to-date":
         err(
             f"up to date: branch {outcome.branch} already holds this fix "

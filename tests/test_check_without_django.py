@@ -164,3 +164,45 @@ def test_running_the_project_without_django_is_a_setup_error(no_django_env, tmp_
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Django cannot be imported" in proc.stderr and "--python" in proc.stderr
     assert "PostgreSQL" not in proc.stdout + proc.stderr.split("error:", 1)[0]
+
+
+_EVERY_FIXTURE = r"""
+import json, sys
+from pathlib import Path
+from tenantfix.pipeline import Options, analyse
+out = {}
+for root in sys.argv[1:]:
+    analysis = analyse(Path(root), Options(cache=False))
+    out[root] = sorted((d.code, d.severity, str(d.location)) for d in analysis.diagnostics)
+print(json.dumps(out))
+"""
+
+
+def test_every_fixture_project_gets_the_same_findings_without_django(no_django_env):
+    """Issue 8's bar: not only the write-up: every rule fixture and layout project gets the same
+    findings from an interpreter without Django (contrib table) as from the project's."""
+    from tenantfix.pipeline import Options, analyse
+
+    fixtures = REPO / "tests" / "fixtures"
+    roots = sorted(
+        str(p / "before")
+        for p in fixtures.iterdir()
+        if p.name[:2] == "tf" and (p / "before" / "manage.py").is_file()
+    )
+    roots += sorted(str(p / "before") for p in (fixtures / "layouts").iterdir())
+    roots.append(str(WRITEUP))
+    proc = subprocess.run(
+        [str(_bin(no_django_env, "python")), "-c", _EVERY_FIXTURE, *roots],
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        cwd=REPO,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    without = json.loads(proc.stdout.splitlines()[-1])
+    assert len(without) == len(roots) > 40
+    for root in roots:
+        analysis = analyse(Path(root), Options(cache=False))
+        here = sorted([d.code, d.severity, str(d.location)] for d in analysis.diagnostics)
+        assert without[root] == here, root

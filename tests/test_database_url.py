@@ -104,7 +104,7 @@ def test_sslmode_reaches_libpq_and_the_projects_django(tmp_path: Path, pg_server
     # refuses sslmode=require, and verify-full looks for the sslrootcert: it got both
     tcp = f"postgresql://{pg_server.user}@127.0.0.1:{pg_server.port}/postgres"
     for query, said in (
-        ("sslmode=require", "SSL"),
+        ("sslmode=require", "the server does not support SSL, and sslmode asks for it"),
         (f"sslmode=verify-full&sslrootcert={tmp_path}/no-ca.pem", "no-ca.pem"),
     ):
         with pytest.raises(TenantfixError) as info:
@@ -144,3 +144,27 @@ def test_repair_db_with_a_socket_url_and_a_wrong_password_never_prints_it(
     with_password = url.replace(f"{pg_server.user}@", f"{pg_server.user}:hunter2@")
     again = CliRunner().invoke(app, ["repair-db", str(project), "--database-url", with_password])
     assert "hunter2" not in again.output
+
+
+def test_verify_on_a_socket_url_with_sslmode(
+    tmp_path: Path, pg_server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_project(FIXTURES / "writeup_project", tmp_path / "portal")
+    monkeypatch.chdir(tmp_path)
+    url = _socket_url(pg_server, "postgres", sslmode="disable").replace("@", ":hunter2@", 1)
+    result = CliRunner().invoke(app, ["verify", "portal", "--database-url", url])
+    assert result.exit_code == 4, result.output  # the unfixed project: its migrations fail
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("Verified portal on scratch database tenantfix_verify_")
+    assert f" on {pg_server._tmp}:{pg_server.port} (PostgreSQL " in first
+    assert "migration: admin.0001_initial" in result.stdout
+    assert "hunter2" not in result.output
+
+
+def test_a_socket_directory_without_a_server_is_explained(tmp_path: Path) -> None:
+    params = DatabaseParams.from_url(f"host={tmp_path} dbname=shop password=hunter2")
+    with pytest.raises(TenantfixError) as info:
+        connect(params)
+    assert info.value.exit_code == 3
+    assert "no PostgreSQL server answers there" in info.value.message
+    assert "hunter2" not in info.value.message

@@ -212,7 +212,11 @@ class VerifyReport:
     def lines(self, verbose: bool = False) -> list[str]:
         """The per-step report for a terminal (``verbose``: the failed step's output too)."""
         target = f" ({self.ref})" if self.ref else ""
-        out = [f"Verified {self.project}{target} on {self.database}:"]
+        from tenantfix.report._common import display_path
+
+        # relative to the current directory, as every path tenantfix prints
+        shown = display_path(".", str(self.project))
+        out = [f"Verified {shown}{target} on {self.database}:"]
         for step in self.steps:
             took = f" ({step.seconds:.1f} s)" if step.status != "skipped" else ""
             out.append(

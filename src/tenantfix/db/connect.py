@@ -31,7 +31,18 @@ def explain_operational_error(exc: Exception, params: DatabaseParams) -> str:
         hint = f"the server has no database {params.name!r}"
     elif "role" in lowered and "does not exist" in lowered:
         hint = f"the server has no role {params.role!r}"
-    elif "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:
+    elif "server does not support ssl" in lowered:
+        hint = (
+            "the server does not support SSL, and sslmode asks for it (sslmode=prefer or disable?)"
+        )
+    elif "root certificate file" in lowered or "certificate verify failed" in lowered:
+        hint = "the server's certificate could not be checked against sslrootcert"
+    elif (
+        "connection refused" in lowered
+        or "could not connect" in lowered
+        or "timeout" in lowered
+        or "no such file or directory" in lowered  # a socket directory without a server
+    ):
         hint = "no PostgreSQL server answers there (is it running, and is host/port right?)"
     elif "could not translate host name" in lowered or "name or service not known" in lowered:
         hint = f"unknown host {params.host!r}"

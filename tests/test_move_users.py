@@ -150,6 +150,14 @@ def test_settings_not_fixed_is_refused_and_nothing_changes(hub):
     assert dump(db) == before
 
 
+def test_settings_module_without_app_lists_is_a_usage_error(hub):
+    """manage.py's default can be a package whose real settings are chosen with --settings."""
+    repo, db = hub
+    result = invoke("move-users", str(repo), "--database-url", db.url, "--settings", "hub")
+    assert result.exit_code == 2, result.output
+    assert "the settings module hub (hub/__init__.py) defines no SHARED_APPS" in result.output
+
+
 def test_plan_names_every_clash_and_groups_actions(hub):
     repo, db = hub
     before = dump(db)
@@ -406,3 +414,32 @@ def test_user_app_tenant_only_before_repair_db_steps_create_the_public_table(pg_
     assert "Moved: every user of 3 schema(s) is in public.people" in result.stdout
     moved_state(db)
     assert rows(db, "SELECT count(*) FROM public.people") == [(14,)]
+
+
+def test_the_proofs_catch_a_changed_user_and_a_pending_migration(hub):
+    """The proofs are not always green: a hash changed after the move and a migration record
+    missing in a tenant are both reported."""
+    from tenantfix.moveusers.proof import check_database, check_project
+
+    repo, db = hub
+    plan = plan_move(repo, db.url, on_conflict=OnConflict.suffix_schema)
+    run = execute_move(plan)
+    assert run.ok and len(run.moved) == 3
+    with psycopg.connect(db.url) as conn:
+        assert check_database(conn, plan) == []
+    assert check_project(plan, db, None) == []
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        conn.execute("UPDATE public.people SET password = 'md5$x$y' WHERE username = 'carol'")
+        conn.execute("DELETE FROM globex.django_migrations WHERE app = 'desk'")
+        conn.execute("UPDATE public.people SET password = 'not-a-hash' WHERE username = 'ida'")
+    with psycopg.connect(db.url) as conn:
+        problems = check_database(conn, plan)
+    assert sorted(problems) == [
+        "globex: 1 inserted user(s) differ from their backup row",
+        "initech: 1 inserted user(s) differ from their backup row",
+    ]
+    project = check_project(plan, db, None)
+    assert (
+        "1 moved user(s) have a password hash the project's PASSWORD_HASHERS cannot read" in project
+    )
+    assert "migrate_schemas would apply 1 migration(s) in globex: desk.0001_initial" in project

@@ -263,6 +263,15 @@ def _user_model(path: Path, settings: str | None, python: str | None):  # type: 
     from tenantfix.repair import _tenant_table, load_graph
 
     location, graph = load_graph(path, settings, python)
+    if graph.settings.shared_apps is None and not graph.settings.has_multi_type_tenants:
+        # e.g. manage.py's default is a package whose __init__ is empty and the real settings
+        # are chosen with --settings (seen on kevincardonag/django-vue: config.settings)
+        raise SettingsError(
+            f"the settings module {graph.settings.module} ({graph.settings.path}) defines no "
+            "SHARED_APPS: is it the project's settings? Pass the one you deploy with "
+            "--settings MODULE.",
+            ExitCode.USAGE,
+        )
     user_ref = graph.settings.user_model
     app = graph.user_app
     model = graph.model(user_ref)

@@ -6,7 +6,8 @@
 - every column of each inserted user equals its backup row (password hashes, last_login, flags;
   a value renamed with ``--on-conflict suffix-schema`` is the old one plus ``.<schema>``);
 - in the project's interpreter: Django can read every moved password hash (``identify_hasher``)
-  and ``migrate_schemas`` has no migration to apply in any schema (its executor's plan).
+  ``migrate_schemas`` has no migration to apply in any schema (its executor's plan), and
+  ``manage.py check`` passes.
 """
 
 from __future__ import annotations
@@ -126,7 +127,16 @@ for schema in schemas:
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if plan:
         pending[schema] = ["%s.%s" % (m.app_label, m.name) for m, _ in plan]
-print("TENANTFIX-PROOF " + json.dumps({"unreadable_hashes": bad, "pending": pending}))
+connection.set_schema_to_public()
+from django.core.management import call_command
+check_error = None
+try:
+    call_command("check", stdout=open("/dev/null", "w"))
+except BaseException as exc:  # SystemCheckError: manage.py check would fail
+    check_error = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+print("TENANTFIX-PROOF " + json.dumps(
+    {"unreadable_hashes": bad, "pending": pending, "check": check_error}
+))
 """
 
 
@@ -170,6 +180,8 @@ def check_project(plan: MovePlan, params: DatabaseParams, python: str | None) ->
             f"{found['unreadable_hashes']} moved user(s) have a password hash the project's "
             "PASSWORD_HASHERS cannot read"
         )
+    if found.get("check"):
+        problems.append(f"manage.py check fails: {found['check']}")
     for schema, names in sorted(found["pending"].items()):
         problems.append(
             f"migrate_schemas would apply {len(names)} migration(s) in {schema}: "

@@ -443,3 +443,73 @@ def test_the_proofs_catch_a_changed_user_and_a_pending_migration(hub):
         "1 moved user(s) have a password hash the project's PASSWORD_HASHERS cannot read" in project
     )
     assert "migrate_schemas would apply 1 migration(s) in globex: desk.0001_initial" in project
+
+
+def test_ctrl_c_while_the_second_schema_waits_rolls_it_back_and_a_rerun_completes(hub):
+    """A real SIGINT to `python -m tenantfix` while globex's move waits for a lock another
+    session holds (the marker: its backend waiting on a Lock, no timing race)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo, db = hub
+    before = dump(db)
+    holder = psycopg.connect(db.url)
+    holder.execute("SELECT count(*) FROM globex.people")  # an open transaction: ACCESS SHARE
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tenantfix",
+                "move-users",
+                str(repo),
+                "--database-url",
+                db.url,
+                "--execute",
+                "--on-conflict",
+                "suffix-schema",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        with psycopg.connect(db.url, autocommit=True) as watcher:
+            for _ in range(600):
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    'AND query LIKE \'LOCK TABLE "globex"."people"%%\''
+                ).fetchone()[0]
+                if waiting:
+                    break
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.1)
+            else:
+                pytest.fail("the move never waited for globex's lock")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        holder.close()
+    assert proc.returncode == 130, stdout + stderr
+    assert "moved acme:" in stdout
+    assert "INTERRUPTED in globex: rolled back" in stdout
+    assert "Traceback" not in stdout + stderr
+    after = dump(db)
+    for key, content in before.items():
+        if key[0] in ("globex", "initech"):
+            assert after[key] == content, key
+    assert "people__tenantfix_backup" in tables(db, "acme")
+
+    rerun = invoke(
+        "move-users",
+        str(repo),
+        "--database-url",
+        db.url,
+        "--execute",
+        "--on-conflict",
+        "suffix-schema",
+    )
+    assert rerun.exit_code == 0, rerun.output
+    moved_state(db)

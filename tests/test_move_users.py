@@ -397,6 +397,8 @@ def test_user_app_tenant_only_before_repair_db_steps_create_the_public_table(pg_
     assert "insert 14 user(s) into public.people in 3 schema(s)" in plan.stdout
     assert "DECISION people_groups: 6 row(s)" in plan.stdout
     assert "Before the move: public has no people table" in plan.stdout
+    # repair-db's own note on the tenants' user tables points at move-users
+    assert "For users, `tenantfix move-users` moves them" in plan.stdout
     assert "migrate_schemas --schema=public accounts zero --fake" in plan.stdout
     assert "migrate_schemas --shared" in plan.stdout
     assert dump(db) == before

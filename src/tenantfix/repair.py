@@ -361,6 +361,12 @@ def _shadow_lines(shadows: Iterable[Shadow], repaired: set[str], verbose: bool) 
     for (label, in_public), group in by_app.items():
         first = group[0]
         what = "the user model's tables" if first.is_user_app else f"tables of {label!r}"
+        move_users = (
+            " For users, `tenantfix move-users` moves them (into public, foreign keys rewritten, "
+            "reversible)."
+            if first.is_user_app
+            else ""
+        )
         if in_public:
             listing = ", ".join(_rows(t, n) for t, n in first.tables)
             # Found on a real project: with no table of their own, tenant queries silently
@@ -388,6 +394,7 @@ def _shadow_lines(shadows: Iterable[Shadow], repaired: set[str], verbose: bool) 
                     f"now public-only, and on search_path '{shadow.schema}, public' these tables "
                     "shadow the public ones. tenantfix leaves them untouched: move or merge their "
                     "rows yourself if they matter, then drop them once nothing references them."
+                    + move_users
                 )
             continue
         tables = sorted({t for s in group for t, _ in s.tables})
@@ -398,6 +405,7 @@ def _shadow_lines(shadows: Iterable[Shadow], repaired: set[str], verbose: bool) 
             "each). The app is now public-only, and on search_path '<tenant>, public' these "
             "tables shadow the public ones. tenantfix leaves them untouched: move or merge their "
             "rows yourself if they matter, then drop them once nothing references them."
+            + move_users
         )
     return out
 

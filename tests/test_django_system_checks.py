@@ -245,3 +245,15 @@ def test_installed_apps_built_through_set_is_reported_whatever_this_process_orde
     for seed in ("0", "1", "2", "3"):
         proc = manage(root, "check", "--tag", "tenantfix", env={"PYTHONHASHSEED": seed})
         assert _ids(proc) == ["W009"], (seed, proc.stderr)
+
+
+def test_check_of_named_apps_keeps_only_their_findings(tmp_path):
+    # `manage.py check audit` passes app_configs: findings about other apps are left out
+    root = copy_fixture("writeup_project", tmp_path)
+    install_in_shared_apps(root)
+    proc = manage(root, "check", "audit")
+    assert proc.returncode == 1
+    assert _ids(proc) == ["E005"]
+    assert "<AuditConfig: audit>: (tenantfix.E005)" in proc.stderr
+    both = manage(root, "check", "audit", "users")
+    assert _ids(both) == ["E001", "E005"]

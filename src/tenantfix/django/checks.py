@@ -13,6 +13,7 @@ The checks must never break a project: if the analysis itself fails, one warning
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,13 +32,25 @@ def check_id(diagnostic: Diagnostic) -> str:
 
 
 def analyse_loaded() -> tuple[ProjectGraph, list[Diagnostic]]:
-    """Graph and findings (suppression comments applied) of the project Django loaded.
+    """Graph and findings (suppression comments applied) of the project Django loaded."""
+    # The parse allocates a great many short-lived objects in a process that already holds
+    # the whole project, so each cyclic collection walks Django's heap too. Reference counting
+    # frees the AST nodes; pausing the cycle collector for this call saved ~20 % of its CPU on
+    # the 500-app benchmark. Restored whatever happens.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyse()
+    finally:
+        if was_enabled:
+            gc.enable()
 
-    Inside Django there is exactly one configuration, the loaded settings, with nothing
+
+def _analyse() -> tuple[ProjectGraph, list[Diagnostic]]:
+    """Inside Django there is exactly one configuration, the loaded settings, with nothing
     unknown: :func:`tenantfix.multiconfig.judge` then reduces to running the selected rules
     once, dropping duplicates and sorting by code and place, which is done here directly so
-    that the settings evaluator (a third of the import cost) is never imported.
-    """
+    that the settings evaluator (a third of the import cost) is never imported."""
     from tenantfix.checks import selected_checks
     from tenantfix.django.collect import collect
     from tenantfix.django.graph import graph_from_collected

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from support_dbstate import dump, manage, tables
-from support_git import FIXTURES, copy_project, init_repo
+from support_git import FIXTURES, copy_project, git, init_repo
 from typer.testing import CliRunner
 
 from tenantfix.cli import app
@@ -319,6 +319,8 @@ def test_execute_under_other_policies_and_undo(hub, match, on_conflict, public_u
     assert result.exit_code == 0, result.output
     moved_state(db)
     assert rows(db, "SELECT count(*) FROM public.people") == [(public_users,)]
+    # undo also after the code went back to per-tenant users (accounts in TENANT_APPS again)
+    git(repo, "checkout", "--", SETTINGS)
     undone = invoke("move-users", str(repo), "--database-url", db.url, "--undo")
     assert undone.exit_code == 0, undone.output
     assert data(db) == before

@@ -334,7 +334,7 @@ def _undo(
     from tenantfix.moveusers.undo import undo_move
 
     params = DatabaseParams.from_url(database_url)
-    _, _, _, user_table, _, _ = _user_model(path, settings, python)
+    _, _, _, user_table, _, _ = _user_model(path, settings, python, require_shared=False)
     with connect(params) as conn:
         info = table_info(conn, PUBLIC, user_table)
     if info is None or info.pk is None or info.pk_type is None:

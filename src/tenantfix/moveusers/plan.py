@@ -259,7 +259,9 @@ def _refuse(message: str) -> TenantfixError:
     return TenantfixError(message, ExitCode.REFUSED)
 
 
-def _user_model(path: Path, settings: str | None, python: str | None):  # type: ignore[no-untyped-def]
+def _user_model(  # type: ignore[no-untyped-def]
+    path: Path, settings: str | None, python: str | None, *, require_shared: bool = True
+):
     from tenantfix.repair import _tenant_table, load_graph
 
     location, graph = load_graph(path, settings, python)
@@ -281,7 +283,7 @@ def _user_model(path: Path, settings: str | None, python: str | None):  # type: 
             f"{graph.settings.path}",
             ExitCode.REFUSED,
         )
-    if graph.is_tenant(app) or not graph.is_shared(app):
+    if require_shared and (graph.is_tenant(app) or not graph.is_shared(app)):
         where = "still in TENANT_APPS" if graph.is_tenant(app) else "not in SHARED_APPS"
         raise _refuse(
             f"the user app {app.label!r} is {where} in the current settings "

@@ -97,3 +97,20 @@ def test_explain_unknown_code_exits_2() -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "error: unknown rule 'TF0999'; `tenantfix rules` lists the" in proc.stderr
+
+
+def test_a_rule_without_an_automatic_fix_is_not_called_safe_anywhere() -> None:
+    """TF011 documents "Fix safety: no automatic fix": rules, explain and SARIF say none."""
+    from tenantfix.report.sarif import render as sarif
+
+    rows = {
+        r["code"]: r for r in json.loads(runner.invoke(app, ["rules", "--format", "json"]).stdout)
+    }
+    assert rows["TF011"]["fix"] == "none"
+    assert rows["TF001"]["fix"] == "safe" and rows["TF004"]["fix"] == "unsafe"
+    assert "automatic fix: none" in runner.invoke(app, ["explain", "TF011"]).stdout
+    doc = json.loads(sarif([], root=".", graph_source="static", tool_version="0"))
+    safety = {
+        r["id"]: r["properties"]["fixSafety"] for r in doc["runs"][0]["tool"]["driver"]["rules"]
+    }
+    assert safety["TF011"] == "none" and safety["TF001"] == "safe" and safety["TF004"] == "unsafe"

@@ -8,44 +8,20 @@ cannot drift apart. As ``ruff rule`` does, both say whether a rule is in the def
 from __future__ import annotations
 
 import json
-import re
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tenantfix.checks._fix_kind import documented_fix
 from tenantfix.cli._app import app
 from tenantfix.cli._common import QuietOpt
 
 if TYPE_CHECKING:
     from tenantfix.checks import Check
 
-FixKind = Literal["safe", "unsafe", "none"]
-
-_FIX_LABEL = re.compile(
-    r"^Fix\s*(?:\((?P<label>[^)]*)\))?\s*:\s*(?P<rest>.*)", re.IGNORECASE | re.DOTALL
-)
-
-
-def fix_kind(chk: Check) -> FixKind:
-    """Whether the rule has an automatic fix, read from its docstring's ``Fix (...)`` paragraph.
-
-    Check modules document ``Fix (safe): ...``, ``Fix (unsafe): ...`` or ``Fix: none ...``;
-    without such a paragraph the check's declared ``safety`` is taken.
-    """
-    for paragraph in chk.doc.split("\n\n"):
-        match = _FIX_LABEL.match(paragraph.strip())
-        if match is None:
-            continue
-        label = (match.group("label") or "").lower()
-        rest = match.group("rest").strip().lower()
-        if "unsafe" in label:
-            return "unsafe"
-        if "safe" in label:
-            return "safe"
-        if "none" in label or rest.startswith(("none", "no ")):
-            return "none"
-    return chk.safety
+# the rule's automatic fix as its documentation says it (shared with SARIF's rule metadata)
+fix_kind = documented_fix
 
 
 def selection(chk: Check) -> str:

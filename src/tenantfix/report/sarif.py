@@ -51,6 +51,7 @@ def _uri(root: str, srcroot: Path, path: str) -> Json:
 
 def _rules(diagnostics: Sequence[Diagnostic]) -> list[Json]:
     from tenantfix.checks import load_checks
+    from tenantfix.checks._fix_kind import documented_fix
 
     rules: list[Json] = []
     checks = load_checks()
@@ -70,7 +71,8 @@ def _rules(diagnostics: Sequence[Diagnostic]) -> list[Json]:
                     "tags": ["django-tenants", "migrations"],
                     "precision": "high",
                     "problem.severity": chk.severity,
-                    "fixSafety": chk.safety,
+                    # from the rule's documentation, as `tenantfix rules` says it
+                    "fixSafety": documented_fix(chk),
                     # False: an opt-in rule, run only when --select names it (as ruff's)
                     "defaultSelection": chk.default,
                 },

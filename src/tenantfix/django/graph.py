@@ -29,10 +29,9 @@ from tenantfix.graph.model import (
     ProjectSettings,
     SettingValue,
 )
-from tenantfix.graph.read_migrations import extract_migration, migration_from_raw
+from tenantfix.graph.read_migrations import migration_from_raw
 from tenantfix.graph.read_models import (
     TargetResolver,
-    extract_model_file,
     inherit_relations,
     read_models,
 )
@@ -254,7 +253,7 @@ def apps_from_collected(
         files = [
             (rel(Path(path)), extracted)
             for module, path in raw.get("models") or []
-            if (extracted := _model_file(cache, Path(path), module)) is not None
+            if (extracted := cache.model_file(Path(path), module)) is not None
         ]
         models_per_app[raw["label"]] = read_models(
             files, raw["label"], module_labels, setting_models
@@ -272,7 +271,7 @@ def apps_from_collected(
         migrations: list[Migration] = []
         for name, path in raw.get("migrations") or []:
             file = Path(path)
-            mig = _migration_file(cache, file, f"{raw['name']}.migrations.{name}")
+            mig = cache.migration_file(file, f"{raw['name']}.migrations.{name}")
             if mig is not None:
                 migrations.append(
                     migration_from_raw(mig, name, rel(file), label, resolver, swappable_labels)
@@ -299,19 +298,6 @@ def apps_from_collected(
     unresolved = tuple(e for e in app_entries(settings) if e.value not in known)
     return tuple(apps), unresolved
 
-
-def _model_file(cache: ExtractCache, path: Path, module: str) -> list[object] | None:
-    raw: list[object] | None = cache.get(
-        path, "models", module, lambda text: extract_model_file(text, path, module)
-    )
-    return raw
-
-
-def _migration_file(cache: ExtractCache, path: Path, module: str) -> dict[str, Any] | None:
-    raw: dict[str, Any] | None = cache.get(
-        path, "migration", module, lambda text: extract_migration(text, path, module)
-    )
-    return raw
 
 
 def _raise_unreadable(path: Path, rel: str) -> None:

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from tenantfix.graph import contrib
 from tenantfix.graph.cache import ExtractCache
@@ -31,14 +30,12 @@ from tenantfix.graph.model import (
 )
 from tenantfix.graph.probe import ProbeResult
 from tenantfix.graph.read_migrations import (
-    extract_migration,
     migration_files,
     migration_from_raw,
     migration_module,
 )
 from tenantfix.graph.read_models import (
     TargetResolver,
-    extract_model_file,
     inherit_relations,
     read_models,
 )
@@ -155,7 +152,7 @@ def build_graph(
         raw_files = [
             (rel(path), raw)
             for path, module in _model_files(app.directory, app.name)
-            if (raw := _model_file(cache, path, module)) is not None
+            if (raw := cache.model_file(path, module)) is not None
         ]
         models_per_app[app.label] = read_models(raw_files, app.label, module_labels, setting_models)
     # inheritance crosses apps (users.User -> auth.AbstractUser): resolve over all models at once
@@ -178,7 +175,7 @@ def build_graph(
             migrations = tuple(
                 migration_from_raw(mig, p.stem, rel(p), app.label, resolver, swappable_labels)
                 for p in migration_files(migrations_dir)
-                if (mig := _migration_file(cache, p, migration_module(app.name, p))) is not None
+                if (mig := cache.migration_file(p, migration_module(app.name, p))) is not None
             )
         models_file = app.directory / "models.py"
         models_pkg = app.directory / "models" / "__init__.py"
@@ -215,19 +212,6 @@ def build_graph(
         packages=packages,
     )
 
-
-def _model_file(cache: ExtractCache, path: Path, module: str) -> list[object] | None:
-    raw: list[object] | None = cache.get(
-        path, "models", module, lambda text: extract_model_file(text, path, module)
-    )
-    return raw
-
-
-def _migration_file(cache: ExtractCache, path: Path, module: str) -> dict[str, Any] | None:
-    raw: dict[str, Any] | None = cache.get(
-        path, "migration", module, lambda text: extract_migration(text, path, module)
-    )
-    return raw
 
 
 class _Bundled:

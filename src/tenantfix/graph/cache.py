@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from tenantfix import __version__
+from tenantfix.graph.read_migrations import extract_migration
+from tenantfix.graph.read_models import extract_model_file
 
 FORMAT = 2  # 2: RunPython reads keep imported model classes (@module.Class)
 NO_CACHE_ENV = "TENANTFIX_NO_CACHE"
@@ -200,6 +202,20 @@ class ExtractCache:
                 os.unlink(tmp)
             return
         self._known, self._dirty = stats, False
+
+    def model_file(self, path: Path, module: str) -> list[object] | None:
+        """What :func:`extract_model_file` reads from ``path`` (cached by content)."""
+        raw: list[object] | None = self.get(
+            path, "models", module, lambda text: extract_model_file(text, path, module)
+        )
+        return raw
+
+    def migration_file(self, path: Path, module: str) -> dict[str, Any] | None:
+        """What :func:`extract_migration` reads from ``path`` (cached by content)."""
+        raw: dict[str, Any] | None = self.get(
+            path, "migration", module, lambda text: extract_migration(text, path, module)
+        )
+        return raw
 
 
 def _digest(data: bytes) -> str:

@@ -33,7 +33,6 @@ from tenantfix.settings.configurations import (
     catches,
 )
 from tenantfix.settings.values import (
-    Choice,
     Const,
     EnvReader,
     Function,
@@ -45,7 +44,6 @@ from tenantfix.settings.values import (
     Unknown,
     Value,
     first_unknown,
-    from_python,
     python_value,
     truth,
 )
@@ -922,7 +920,7 @@ class Evaluator:
         local = World(
             world.assumptions,
             {**func.globals, **world.namespace}
-            if func.module == self._current_module(world)
+            if self._stack and func.module == self._stack[-1]  # called from its own module
             else dict(func.globals),
             world.environ,
         )
@@ -953,9 +951,6 @@ class Evaluator:
         finally:
             self._depth -= 1
         return Const(None, loc)
-
-    def _current_module(self, world: World) -> str:
-        return self._stack[-1] if self._stack else ""
 
     def comprehension(
         self,
@@ -1245,4 +1240,4 @@ def _collapse(worlds: list[World], between: str) -> World:
     return World(shared, namespace, first.environ)
 
 
-__all__ = ["RAISED", "WILDCARD", "Choice", "Evaluator", "from_python"]
+__all__ = ["RAISED", "WILDCARD", "Evaluator"]

@@ -223,6 +223,18 @@ def test_check_prints_one_note_per_unknown_setting_on_stderr(tmp_path):
     assert "--probe" in notes[0]
 
 
+def test_a_star_import_of_an_absent_module_is_one_note_naming_every_setting(tmp_path):
+    """tekanokhambane/django-tenants-portal ends its settings with `from .local import *`:
+    one cause, so one note (it was one note per setting, eight lines for one missing file)."""
+    project = build("local_settings_absent", "finds", tmp_path / "p")
+    result = CliRunner().invoke(app, ["check", str(project)])
+    notes = [ln for ln in result.stderr.splitlines() if "is not in the checkout" in ln]
+    assert len(notes) == 1, result.stderr
+    assert "SHARED_APPS, TENANT_APPS" in notes[0] and " and " in notes[0]
+    location = notes[0].split(": cannot read", 1)[0].removeprefix("tenantfix: note: ")
+    assert notes[0].count(location) == 1, notes[0]  # the location is said once
+
+
 def test_forks_on_settings_no_rule_reads_do_not_blur_the_app_lists(tmp_path):
     """A real project (Kx24/SaasMvp) forks on a dozen env flags for ALLOWED_HOSTS and friends:
     the app lists stay known and TF001 stays an error."""

@@ -31,10 +31,13 @@ class UnknownNote:
     names: tuple[str, ...] = ()  # every setting this one unknown value made unknown
 
     def text(self) -> str:
-        names = " and ".join(self.names or (self.setting.name,))
+        every = self.names or (self.setting.name,)
+        names = every[0] if len(every) == 1 else f"{', '.join(every[:-1])} and {every[-1]}"
+        # the reason often ends with the location the note starts with: say it once
+        reason = self.setting.reason.removesuffix(f" ({self.setting.location})")
         return (
             f"{self.setting.location}: cannot read {names} statically "
-            f"({self.setting.reason}); the rules that read {'them' if len(self.names) > 1 else 'it'} "
+            f"({reason}); the rules that read {'them' if len(self.names) > 1 else 'it'} "
             f"({_ranges(self.codes)}) did not judge that configuration. "
             "`tenantfix check --probe` (or `probe = true` under [tool.tenantfix]) asks the "
             "project's interpreter for the real value."

@@ -299,7 +299,6 @@ def apps_from_collected(
     return tuple(apps), unresolved
 
 
-
 def _raise_unreadable(path: Path, rel: str) -> None:
     """Why a migration file could not be read (only on that rare path: no second parse of
     the files that read fine). Django's loader fails on the same file."""

@@ -213,7 +213,6 @@ def build_graph(
     )
 
 
-
 class _Bundled:
     """A contrib app taken from :mod:`tenantfix.graph.contrib` (no file was found for it)."""
 

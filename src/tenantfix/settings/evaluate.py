@@ -375,12 +375,13 @@ class Evaluator:
         for alias in stmt.names:
             if alias.name == "*":
                 world.namespace[WILDCARD] = Unknown(reason, loc)
-                # every name the module could define is now unknown, the app lists included
+                # every name the module could define is now unknown, the app lists included;
+                # one reason for all of them, so that the user reads one note for one cause
                 for name in list(world.namespace):
                     if name.isupper():
-                        world.namespace[name] = Unknown(f"{name} {reason}", loc)
+                        world.namespace[name] = Unknown(reason, loc)
             else:
-                world.namespace[alias.asname or alias.name] = Unknown(f"{alias.name} {reason}", loc)
+                world.namespace[alias.asname or alias.name] = Unknown(reason, loc)
         return [world]
 
     def exec_aug_assign(

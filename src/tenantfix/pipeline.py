@@ -144,6 +144,7 @@ def analyse(path: Path, options: Options, *, cache: ExtractCache | None = None) 
     )
     cache.save()
     graph = replace(graph, urlconfs=read_urlconfs(project.root, urlconf_modules(resolutions)))
+    graph, ignored_note = _with_ignored_migrations(graph, project.root)
     verdicts = judge(graph, resolutions, options.select, options.ignore)
     kept, suppressed = split_suppressed(list(verdicts.diagnostics), project.root)
     notes = [note.text() for note in verdicts.notes]
@@ -154,6 +155,8 @@ def analyse(path: Path, options: Options, *, cache: ExtractCache | None = None) 
         for module in verdicts.not_tenant
     ]
     notes += skipped
+    if ignored_note:
+        notes.append(ignored_note)
     for resolution in resolutions:
         if resolution.collapsed:
             notes.append(
@@ -164,6 +167,29 @@ def analyse(path: Path, options: Options, *, cache: ExtractCache | None = None) 
     return Analysis(
         project, primary, tuple(kept), tuple(suppressed), tuple(resolutions), tuple(notes)
     )
+
+
+def _with_ignored_migrations(graph: ProjectGraph, root: Path) -> tuple[ProjectGraph, str | None]:
+    """Mark the apps whose (absent) migrations git ignores; only apps with models and no
+    migration in the checkout are asked about, so a usual project never starts git here."""
+    from tenantfix.graph.ignored import ignored_migrations
+
+    candidates = [a for a in graph.apps if a.local and not a.migrations and a.concrete_models]
+    ignored = ignored_migrations(root, candidates) if candidates else {}
+    if not ignored:
+        return graph, None
+    apps = tuple(
+        replace(a, migrations_ignored=ignored[a.label]) if a.label in ignored else a
+        for a in graph.apps
+    )
+    labels = ", ".join(repr(label) for label in ignored)
+    reasons = "; ".join(sorted(set(ignored.values())))
+    note = (
+        f"git ignores the migration files of {labels} ({reasons}): this project makes them "
+        "outside the checkout (makemigrations where it is deployed), so TF005 did not judge "
+        "these apps; commit their migrations (`git add --force`) to have them checked"
+    )
+    return replace(graph, apps=apps), note
 
 
 def selected_fixes(diagnostic: Diagnostic, options: Options) -> tuple[Fix, ...]:

@@ -8,6 +8,9 @@ package makes every dependent migration fail with
 ``ValueError: Dependency on app with no migrations: <app>``.
 
 Why: the initial migration was never generated (or never committed: check .gitignore).
+When git ignores the app's migration files on purpose (a project that runs makemigrations where
+it deploys), their absence from the checkout proves nothing: the app is not reported, and a note
+names the ignore rule.
 
 Example::
 
@@ -60,6 +63,8 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
     for app in graph.apps:
         if not app.local or app.migrations or not app.concrete_models:
             continue
+        if app.migrations_ignored:
+            continue  # made outside the checkout (pipeline notes it): unknown, not absent
         location = Location(app.models_path, 1) if app.models_path else Location(app.path or ".", 1)
         state = "an empty migrations package" if app.has_migrations_module else "no migrations"
         yield Diagnostic(

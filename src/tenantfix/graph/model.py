@@ -251,6 +251,9 @@ class App:
     migrations: tuple[Migration, ...] = ()
     has_migrations_module: bool = False  # a migrations package exists (maybe empty)
     models_path: str | None = None
+    # git ignores its migration files ("<ignore file>:<line>: <pattern>"): they are made
+    # outside the checkout, so their absence here says nothing (tenantfix.graph.ignored)
+    migrations_ignored: str | None = None
 
     def list_values(self) -> frozenset[str]:
         """Every string that names this app in an app list (module or AppConfig path)."""

@@ -11,19 +11,18 @@ PR body (a hidden comment); a rerun compares fingerprints and:
 - stops, without touching anything, when someone else pushed commits to the branch
   (``force`` overrides).
 
-The token never reaches argv, ``.git/config`` or any message: git gets it through
-``GIT_CONFIG_*`` environment variables of its own process, and every error is scrubbed.
+Git runs through :mod:`tenantfix.vcs` only (GitPython, no hooks). The token never reaches
+argv, ``.git/config`` or any message: :class:`tenantfix.vcs.Remote` gives it to the ls-remote,
+fetch and push processes as ``GIT_CONFIG_*`` environment variables, and scrubs their errors.
 """
 
 from __future__ import annotations
 
-import base64
+import contextlib
 import hashlib
 import json
-import os
 import re
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -44,9 +43,11 @@ from tenantfix.forge import (
 from tenantfix.forge.remote_url import parse_remote_url, redact_url
 from tenantfix.plan import Diagnostic
 from tenantfix.pr_body import Verification, fingerprint_from_body, render
-from tenantfix.vcs import BOT, BOT_EMAIL, NO_HOOKS, Identity
+from tenantfix.vcs import BOT, BOT_EMAIL, Identity, Remote, RemoteError
 
 if TYPE_CHECKING:
+    import git
+
     from tenantfix.pipeline import Options
 
 TRAILER = "Tenantfix-Fingerprint"
@@ -129,73 +130,18 @@ def fingerprint_from_message(message: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------- git plumbing
-class _Git:
-    """git subprocesses with the token in their environment only, and scrubbed errors."""
-
-    def __init__(self, root: Path, auth_env: Mapping[str, str], token: str | None) -> None:
-        self.root = root
-        self.env = {**os.environ, **auth_env, "GIT_TERMINAL_PROMPT": "0"}
-        self.token = token
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            ["git", *NO_HOOKS, *args], cwd=self.root, env=self.env, capture_output=True, text=True
-        )
-        if check and proc.returncode != 0:
-            raise _GitFailed(scrub(proc.stderr.strip() or proc.stdout.strip(), [self.token]))
-        return proc
-
-    def out(self, *args: str) -> str:
-        return self.run(*args).stdout.strip()
-
-
-class _GitFailed(Exception):
-    pass
-
-
-def git_auth_env(remote_url: str, provider: Provider | None, token: str | None) -> dict[str, str]:
-    """Config for an HTTP remote that sends the token, passed as environment, never argv.
-
-    The reset (empty value) drops an extraheader set for the same URL elsewhere, such as the
-    one actions/checkout writes with the workflow's GITHUB_TOKEN.
-    """
-    try:
-        remote = parse_remote_url(remote_url)
-    except ValueError:
-        return {}
-    if not token or not remote.is_http:
-        return {}
-    user = "oauth2" if provider == "gitlab" else "x-access-token"
-    basic = base64.b64encode(f"{user}:{token}".encode()).decode()
-    port = f":{remote.port}" if remote.port else ""
-    key = f"http.{remote.scheme}://{remote.host}{port}/.extraheader"
-    start = int(os.environ.get("GIT_CONFIG_COUNT", "0") or 0)
-    return {
-        "GIT_CONFIG_COUNT": str(start + 2),
-        f"GIT_CONFIG_KEY_{start}": key,
-        f"GIT_CONFIG_VALUE_{start}": "",
-        f"GIT_CONFIG_KEY_{start + 1}": key,
-        f"GIT_CONFIG_VALUE_{start + 1}": f"Authorization: Basic {basic}",
-    }
-
-
-def _remote_error(git: _Git, message: str, branch: str) -> TenantfixError:
+def _remote_error(repo: git.Repo, message: str, branch: str) -> TenantfixError:
     """Exit 5, saying what is true of the local branch at this moment (it may not exist)."""
-    return TenantfixError(message + _local_branch_note(git, branch), ExitCode.REMOTE)
+    return TenantfixError(message + _local_branch_note(repo, branch), ExitCode.REMOTE)
 
 
-def _local_branch_note(git: _Git, branch: str) -> str:
-    local = _local_tip(git, branch)
+def _local_branch_note(repo: git.Repo, branch: str) -> str:
+    from tenantfix import vcs
+
+    local = vcs.ref_sha(repo, f"refs/heads/{branch}")
     if local is None:
         return f" No local branch {branch!r} exists; nothing was written."
     return f" The local branch {branch!r} is at {local[:12]}."
-
-
-def _local_tip(git: _Git, branch: str) -> str | None:
-    proc = git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
-    if proc.returncode != 0:
-        return None
-    return proc.stdout.strip() or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,11 +157,13 @@ class CommitInfo:
 
 def branch_commits(repo_root: Path, tip: str, exclude: Sequence[str]) -> list[CommitInfo]:
     """Commits reachable from ``tip`` and from none of ``exclude``, newest first."""
-    return _commits(_Git(repo_root, {}, None), tip, exclude)
+    from tenantfix import vcs
+
+    return _commits(vcs.repo_at(repo_root), tip, exclude)
 
 
-def _commits(git: _Git, tip: str, exclude: Sequence[str]) -> list[CommitInfo]:
-    raw = git.out("log", "--format=%H%x00%ce%x00%B%x1e", tip, *(f"^{e}" for e in exclude))
+def _commits(repo: git.Repo, tip: str, exclude: Sequence[str]) -> list[CommitInfo]:
+    raw: str = repo.git.log("--format=%H%x00%ce%x00%B%x1e", tip, *(f"^{e}" for e in exclude))
     commits = []
     for record in raw.split("\x1e"):
         record = record.strip("\n")
@@ -259,10 +207,9 @@ def publish(
             echo(line)
 
     repo_root = Path(repo_root)
-    probe = _Git(repo_root, {}, None)
-    try:
-        remote_url = probe.out("remote", "get-url", remote)
-    except _GitFailed:
+    repo = vcs.repo_at(repo_root)
+    remote_url = vcs.remote_url(repo_root, remote)
+    if remote_url is None:
         raise TenantfixError(
             f"no git remote named {remote!r}; add it (`git remote add {remote} URL`) or pass "
             "the remote with --remote",
@@ -282,7 +229,7 @@ def publish(
             options=forge_options,
         )
         token = read_token(forge.provider)
-    git = _Git(repo_root, git_auth_env(remote_url, guessed, token), token)
+    origin = Remote(repo_root, remote, remote_url, provider=guessed, token=token)
     shown_remote = redact_url(remote_url)
 
     # ---- where the remote is
@@ -291,10 +238,10 @@ def publish(
     report(f"reading {shown_remote}")
     try:
         if base is None:
-            base = forge.default_branch() if forge is not None else _remote_head(git, remote)
-        heads = _ls_remote(git, remote, base, branch)
-    except _GitFailed as exc:
-        raise _remote_error(git, f"cannot read {shown_remote}: {exc}.", branch) from None
+            base = forge.default_branch() if forge is not None else origin.default_branch()
+        heads = origin.heads(base, branch)
+    except RemoteError as exc:
+        raise _remote_error(repo, f"cannot read {shown_remote}: {exc}.", branch) from None
     if base not in heads:
         raise TenantfixError(
             f"the base branch {base!r} does not exist on {shown_remote}", ExitCode.REMOTE
@@ -305,15 +252,15 @@ def publish(
         refspecs.append(f"+refs/heads/{branch}:{_PRIVATE_REF}/branch")
     report(f"fetching {base}{f' and {branch}' if remote_tip else ''} from {shown_remote}")
     try:
-        git.run("fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *refspecs)
-    except _GitFailed as exc:
-        raise _remote_error(git, f"cannot fetch from {shown_remote}: {exc}.", branch) from None
+        origin.fetch(*refspecs)
+    except RemoteError as exc:
+        raise _remote_error(repo, f"cannot fetch from {shown_remote}: {exc}.", branch) from None
     base_sha = heads[base]
 
     foreign: list[CommitInfo] = []
     remote_fp: str | None = None
     if remote_tip:
-        on_branch = _commits(git, remote_tip, [base_sha])
+        on_branch = _commits(repo, remote_tip, [base_sha])
         foreign = [c for c in on_branch if not c.is_bot]
         tip_commits = [c for c in on_branch if c.sha == remote_tip]
         if tip_commits and tip_commits[0].is_bot:
@@ -348,7 +295,7 @@ def publish(
         if up_to_date:
             assert remote_tip is not None
             commit_sha = remote_tip
-            _sync_local_branch(git, branch, remote_tip, base_sha, force)
+            _sync_local_branch(repo, branch, remote_tip, base_sha, force)
         else:
             if verify is not None:
                 verification = verify(project_dir, result)
@@ -357,7 +304,7 @@ def publish(
                         f"verification failed, nothing was pushed: {verification.summary}",
                         ExitCode.VERIFY_FAILED,
                     )
-            _check_local_branch(git, branch, base_sha, remote_tip, force)
+            _check_local_branch(repo, branch, base_sha, remote_tip, force)
             interrupt.raise_if_received()
             with interrupt.deferred():  # the local branch is either as it was or complete
                 commit_sha = vcs.commit_changes(
@@ -374,19 +321,14 @@ def publish(
             lease = f"refs/heads/{branch}:{remote_tip or ''}"
             report(f"pushing {branch} to {shown_remote}")
             try:
-                git.run(
-                    "push",
-                    "--quiet",
-                    "--no-verify",
-                    f"--force-with-lease={lease}",
-                    remote,
-                    f"{commit_sha}:refs/heads/{branch}",
+                origin.push(
+                    f"--force-with-lease={lease}", remote, f"{commit_sha}:refs/heads/{branch}"
                 )
-            except _GitFailed as exc:
+            except RemoteError as exc:
                 if interrupt.received():
                     raise _unknown_push(shown_remote) from None
                 raise _remote_error(
-                    git, f"push of {branch!r} to {shown_remote} was rejected: {exc}.", branch
+                    repo, f"push of {branch!r} to {shown_remote} was rejected: {exc}.", branch
                 ) from None
             except KeyboardInterrupt:
                 raise _unknown_push(shown_remote) from None
@@ -436,7 +378,7 @@ def publish(
             reviewers=target.reviewers,
         )
     except ForgeError as exc:
-        raise _remote_error(git, exc.message, branch) from None
+        raise _remote_error(repo, exc.message, branch) from None
     except KeyboardInterrupt:
         raise interrupt.Interrupted(
             f"{interrupt.written()}; the pull request may not have been opened or updated: "
@@ -463,33 +405,17 @@ def _unknown_push(shown_remote: str) -> interrupt.Interrupted:
     )
 
 
-def _remote_head(git: _Git, remote: str) -> str:
-    out = git.out("ls-remote", "--symref", remote, "HEAD")
-    for line in out.splitlines():
-        if line.startswith("ref: refs/heads/"):
-            return line.split()[1][len("refs/heads/") :]
-    raise _GitFailed("the remote does not name a default branch; pass --base")
-
-
-def _ls_remote(git: _Git, remote: str, *branches: str) -> dict[str, str]:
-    out = git.out("ls-remote", "--heads", remote, *(f"refs/heads/{b}" for b in branches))
-    heads: dict[str, str] = {}
-    for line in out.splitlines():
-        sha, _, ref = line.partition("\t")
-        heads[ref.removeprefix("refs/heads/")] = sha
-    return heads
-
-
 def _check_local_branch(
-    git: _Git, branch: str, base_sha: str, remote_tip: str | None, force: bool
+    repo: git.Repo, branch: str, base_sha: str, remote_tip: str | None, force: bool
 ) -> None:
     """The local fix branch may be replaced only if it holds nothing but bot commits."""
-    proc = git.run("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
-    local = proc.stdout.strip()
-    if proc.returncode != 0 or not local or force:
+    from tenantfix import vcs
+
+    local = vcs.ref_sha(repo, f"refs/heads/{branch}")
+    if local is None or force:
         return
     exclude = [base_sha] + ([remote_tip] if remote_tip else [])
-    mine = [c for c in _commits(git, local, exclude) if not c.is_bot]
+    mine = [c for c in _commits(repo, local, exclude) if not c.is_bot]
     if mine:
         raise TenantfixError(
             f"the local branch {branch!r} has commits not made by tenantfix "
@@ -498,15 +424,20 @@ def _check_local_branch(
         )
 
 
-def _sync_local_branch(git: _Git, branch: str, sha: str, base_sha: str, force: bool) -> None:
+def _sync_local_branch(repo: git.Repo, branch: str, sha: str, base_sha: str, force: bool) -> None:
     """Point the local branch at the pushed commit when that loses nothing."""
     try:
-        _check_local_branch(git, branch, base_sha, sha, force)
+        _check_local_branch(repo, branch, base_sha, sha, force)
     except TenantfixError:
         return  # the user's own local commits win; the remote is what matters here
-    current = git.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False).stdout.strip()
-    if current != branch:
-        git.run("update-ref", f"refs/heads/{branch}", sha)
+    import git
+
+    current: str = repo.git.symbolic_ref("--quiet", "--short", "HEAD", with_exceptions=False)
+    if current.strip() != branch:
+        # a convenience only (the pushed branch is what counts): a ref git cannot write,
+        # such as one a branch named like its parent directory blocks, is left as it is
+        with contextlib.suppress(git.GitCommandError):
+            repo.git.update_ref(f"refs/heads/{branch}", sha)
 
 
 def _sync_pull_request(

@@ -210,11 +210,26 @@ def handle_errors(
             err(output.rstrip() if verbose else "(its full output is shown with -v/--verbose)")
         code = settings_exit if isinstance(exc, SettingsError) else exc.exit_code
         raise typer.Exit(int(code)) from None
-    except Exception:
+    except Exception as exc:
         if not interrupt.received():
-            raise
+            failed = _git_failure(exc)
+            if failed is None:
+                raise
+            # a git command nothing expected to fail (a corrupt repository, a full disk): its
+            # message, scrubbed, rather than a traceback
+            err(f"tenantfix: error: {failed}")
+            raise typer.Exit(int(ExitCode.REFUSED)) from None
         err(interrupt.message())
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _git_failure(exc: Exception) -> str | None:
+    git = sys.modules.get("git")  # never imported here just to ask
+    if git is None or not isinstance(exc, git.GitCommandError):
+        return None
+    from tenantfix.vcs import describe_failure
+
+    return describe_failure(exc)
 
 
 def color_enabled(choice: ColorChoice | str = ColorChoice.auto, stream: object = None) -> bool:

@@ -1,112 +1,34 @@
-"""Git plumbing that never touches the user's checkout.
+"""Commits made without touching the user's checkout.
 
-Commits are built with a temporary index file (``GIT_INDEX_FILE``) and ``commit-tree``, so
-HEAD, the index and the working tree stay byte-for-byte as they were. Work that needs files on
-disk (Django's makemigrations) happens in a temporary detached worktree that is removed (and
-pruned) afterwards, also when it fails or the user presses Ctrl-C.
-
-No git hook ever runs: hooks are the repository's code (a post-checkout hook of git-lfs, a
-reference-transaction hook, ...), and ``worktree add``, ``update-ref``, ``read-tree`` and
-``push`` all trigger some. Every git process tenantfix starts, through GitPython here or as a
-subprocess in :mod:`tenantfix.bot`, gets :data:`NO_HOOKS`.
+A commit is built with a temporary index file (``GIT_INDEX_FILE``) and ``commit-tree``, so
+HEAD, the index and the working tree stay byte-for-byte as they were; only the fix branch's
+ref moves, atomically (``update-ref`` with the old value).
 """
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
-import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tenantfix.errors import ExitCode, TenantfixError
+from tenantfix.vcs.repository import (
+    BOT,
+    Identity,
+    branch_exists,
+    check_branch_name,
+    error_text,
+    repo_at,
+)
 
 if TYPE_CHECKING:
     import git
 
-BOT_NAME = "tenantfix[bot]"
-BOT_EMAIL = "tenantfix[bot]@users.noreply.github.com"
 _ZERO = "0" * 40
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """A commit author or committer."""
-
-    name: str
-    email: str
-
-
-BOT = Identity(BOT_NAME, BOT_EMAIL)
-
-# `core.hooksPath` pointing at a path that is not a directory: git finds no hook there (it
-# looks for `<hooksPath>/<name>`), and nothing has to be created or cleaned up. Given as `-c`,
-# it also beats a hooksPath from the user's or the system's configuration.
-NO_HOOKS: tuple[str, str] = ("-c", f"core.hooksPath={os.devnull}")
-
-
-def repo_at(path: Path, *, search_parent_directories: bool = False) -> git.Repo:
-    """A GitPython repository whose every git command runs with :data:`NO_HOOKS`."""
-    import git
-
-    repo = git.Repo(path, search_parent_directories=search_parent_directories)
-    repo.git.set_persistent_git_options(c=NO_HOOKS[1])
-    return repo
-
-
-def open_repo(path: Path) -> git.Repo:
-    """The repository containing ``path``; a clear error when there is none."""
-    import git
-
-    try:
-        return repo_at(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise TenantfixError(
-            f"{path} is not inside a git repository. tenantfix commits its fix on a new branch; "
-            "run `git init` and commit first, or pass --no-commit to write the changes into "
-            "the working tree.",
-            ExitCode.REFUSED,
-        ) from None
-
-
-def repo_root(repo: git.Repo) -> Path:
-    if repo.working_tree_dir is None:
-        raise TenantfixError(f"{repo.git_dir} is a bare repository", ExitCode.REFUSED)
-    return Path(repo.working_tree_dir)
-
-
-def has_commits(repo: git.Repo) -> bool:
-    try:
-        repo.head.commit  # noqa: B018  (raises on an unborn branch)
-    except ValueError:
-        return False
-    return True
-
-
-def dirty_paths(repo: git.Repo) -> list[str]:
-    """Tracked files with staged or unstaged changes (untracked files are not counted)."""
-    # No optional locks: a plain `git status` may rewrite .git/index to refresh stat data.
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-    out: str = repo.git.status("--porcelain", "--untracked-files=no", env=env)
-    return [line[3:] for line in out.splitlines() if line.strip()]
-
-
-def branch_exists(repo: git.Repo, branch: str) -> bool:
-    return f"refs/heads/{branch}" in {ref.path for ref in repo.references}
-
-
-def check_branch_name(repo: git.Repo, branch: str) -> None:
-    import git
-
-    try:
-        repo.git.check_ref_format("--branch", branch)
-    except git.GitCommandError:
-        raise TenantfixError(f"{branch!r} is not a valid branch name", ExitCode.USAGE) from None
 
 
 def _file_mode(repo: git.Repo, base: str, path: str) -> str:
@@ -130,6 +52,8 @@ def commit_changes(
     Creates ``refs/heads/<branch>`` pointing at the new commit; an existing branch is refused
     unless ``force`` (never the branch that is checked out). Returns the commit sha.
     """
+    import git
+
     repo = repo_at(repo_root)
     check_branch_name(repo, branch)
     base_sha: str = repo.rev_parse(base).hexsha
@@ -162,7 +86,15 @@ def commit_changes(
         )
     old = repo.rev_parse(f"refs/heads/{branch}").hexsha if exists else _ZERO
     # The old value makes update-ref atomic: a branch created meanwhile is not clobbered.
-    repo.git.update_ref(f"refs/heads/{branch}", sha, old, "-m", "tenantfix: fix branch")
+    try:
+        repo.git.update_ref(f"refs/heads/{branch}", sha, old, "-m", "tenantfix: fix branch")
+    except git.GitCommandError as exc:
+        # e.g. a branch named 'tenantfix' blocks 'tenantfix/...' (refs are files and dirs)
+        raise TenantfixError(
+            f"cannot write branch {branch!r}: {error_text(exc)}. Choose another name with "
+            "--branch; nothing was changed.",
+            ExitCode.REFUSED,
+        ) from None
     return sha
 
 
@@ -240,45 +172,3 @@ def _blob_id(data: bytes, length: int) -> str:
 
     algorithm = hashlib.sha256 if length == 64 else hashlib.sha1
     return algorithm(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-@contextlib.contextmanager
-def temporary_worktree(repo_root: Path, ref: str) -> Iterator[Path]:
-    """A detached checkout of ``ref`` in a temp dir, removed (and pruned) afterwards.
-
-    Also when ``worktree add`` fails or is interrupted half-way: the directory and the
-    ``.git/worktrees`` entry go in every case.
-    """
-    import git
-
-    repo = repo_at(repo_root)
-    sha = repo.rev_parse(ref).hexsha
-    parent: Path | None = None
-    try:
-        parent = Path(tempfile.mkdtemp(prefix="tenantfix-worktree-"))
-        path = parent / "tree"
-        try:
-            repo.git.worktree("add", "--detach", "--quiet", str(path), sha)
-        except git.GitCommandError as exc:
-            raise TenantfixError(
-                f"could not check out {ref!r} into a temporary worktree: {exc.stderr.strip()}",
-                ExitCode.REFUSED,
-            ) from None
-        yield path
-    finally:
-        if parent is not None:
-            _remove_worktree(repo, parent / "tree", parent)
-
-
-def _remove_worktree(repo: git.Repo, path: Path, parent: Path) -> None:
-    import git
-
-    from tenantfix import interrupt
-
-    # A second Ctrl-C while cleaning up must not leave half of it behind.
-    with interrupt.deferred():
-        with contextlib.suppress(git.GitCommandError):
-            repo.git.worktree("remove", "--force", str(path))
-        shutil.rmtree(parent, ignore_errors=True)
-        with contextlib.suppress(git.GitCommandError):
-            repo.git.worktree("prune")

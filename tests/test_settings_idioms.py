@@ -297,6 +297,28 @@ def test_wsgi_settings_module_is_checked_too_and_named(tmp_path):
     assert json.loads(result.stdout)["findings"] == []
 
 
+def test_one_base_line_wrong_in_two_settings_modules_is_one_finding_naming_both(tmp_path):
+    """Lenders-Cooperative/getting-started-with-django-tenants: local.py and production.py
+    both import base.py, whose line is the finding; it was printed twice, once per module."""
+    project = build("try_name_error", "finds", tmp_path / "p")
+    package = project / "proj" / "settings"
+    package.mkdir()
+    (project / "proj" / "settings.py").rename(package / "base.py")
+    (package / "__init__.py").write_text("")
+    for name in ("local", "production"):
+        (package / f"{name}.py").write_text("from .base import *  # noqa: F403\n")
+    manage = project / "manage.py"
+    manage.write_text(manage.read_text().replace('"proj.settings"', '"proj.settings.local"'))
+    (project / "proj" / "wsgi.py").write_text(
+        'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings.production")\n'
+    )
+    exit_code, findings = check_json(project)
+    tf001 = [f for f in findings if f["code"] == "TF001"]
+    assert exit_code == 1 and len(tf001) == 1, findings
+    assert tf001[0]["message"].endswith("(settings proj.settings.local, proj.settings.production)")
+    assert tf001[0]["severity"] == "error"
+
+
 def test_probe_decides_what_static_reading_could_not(tmp_path, monkeypatch):
     """`--probe` reads this environment's variables and Django's loaded values: the unknown
     TENANT_APPS is decided and TF001 becomes the error it is here."""

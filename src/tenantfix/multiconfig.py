@@ -145,7 +145,7 @@ def judge(
 
     checks = selected_checks(tuple(select), tuple(ignore))
     several_modules = len(resolutions) > 1
-    merged: list[Diagnostic] = []
+    merged: list[tuple[Diagnostic, str]] = []
     notes: dict[tuple[str, str, str], UnknownNote] = {}
     not_tenant: list[str] = []
     for resolution in resolutions:
@@ -177,18 +177,36 @@ def judge(
                     found[ident][1].append(configuration)
         for diagnostic, where in found.values():
             diagnostic = _fix_holds_everywhere(diagnostic, where)
-            merged.append(
-                _qualified(
-                    diagnostic,
-                    where,
-                    configs,
-                    held_back.get(diagnostic.code, []),
-                    resolution.module if several_modules else None,
-                )
+            qualified = _qualified(diagnostic, where, configs, held_back.get(diagnostic.code, []))
+            merged.append((qualified, resolution.module))
+    return Verdicts(
+        _named_modules(merged, several_modules), tuple(notes.values()), tuple(not_tenant)
+    )
+
+
+def _named_modules(
+    merged: list[tuple[Diagnostic, str]], several_modules: bool
+) -> tuple[Diagnostic, ...]:
+    """One finding per place and text, naming every settings module it holds in: the same
+    line of a base module imported by local.py and production.py is one finding, not two."""
+    modules: dict[tuple[str, str, str], list[str]] = {}
+    first: dict[tuple[str, str, str], Diagnostic] = {}
+    for diagnostic, module in merged:
+        key = (diagnostic.code, str(diagnostic.location), diagnostic.message)
+        first.setdefault(key, diagnostic)
+        if module not in modules.setdefault(key, []):
+            modules[key].append(module)
+    out = []
+    for key, diagnostic in first.items():
+        if several_modules:
+            suffix = f" (settings {', '.join(modules[key])})"
+            diagnostic = replace(
+                diagnostic,
+                message=diagnostic.message + suffix,
+                scope=diagnostic.scope + suffix,
             )
-    unique = {(d.code, str(d.location), d.message): d for d in merged}
-    ordered = sorted(unique.values(), key=lambda d: (d.code, d.location))
-    return Verdicts(tuple(ordered), tuple(notes.values()), tuple(not_tenant))
+        out.append(diagnostic)
+    return tuple(sorted(out, key=lambda d: (d.code, d.location)))
 
 
 _LIST_CODEMODS = {"add_app_to_list", "remove_app_from_list", "move_app_first_in_list"}
@@ -235,12 +253,10 @@ def _qualified(
     where: list[Configuration],
     configs: Sequence[Configuration],
     held_back: list[Configuration],
-    module: str | None,
 ) -> Diagnostic:
     everywhere = len(where) == len(configs) and not held_back
-    suffix = f" (settings {module})" if module else ""
     if everywhere:
-        return replace(diagnostic, message=diagnostic.message + suffix, scope=suffix)
+        return diagnostic
     if len(where) == len(configs) - len(held_back) and where:
         scope = (
             "in every configuration tenantfix could read; in the others a setting it reads is "
@@ -253,7 +269,7 @@ def _qualified(
             if all(described)
             else "only in some configurations of the settings"
         )
-    text = f" ({scope}){suffix}"
+    text = f" ({scope})"
     return replace(diagnostic, message=diagnostic.message + text, severity="warning", scope=text)
 
 

@@ -183,8 +183,10 @@ def test_plan_names_every_clash_and_groups_actions(hub):
     assert "rewrite desk_ticket.owner_id (15 value(s) in 3 schema(s))" in out
     assert "rewrite desk_ticket.assignee_id (6 value(s) in 3 schema(s))" in out
     assert "rewrite desk_profile.user_id (15 value(s) in 3 schema(s))" in out
+    # auth is in both lists: the memberships stay (tests/test_move_users_memberships.py)
     assert (
-        "DECISION people_groups: 6 row(s) in 3 schema(s) are not moved (auth is per tenant" in out
+        "DECISION people_groups: 6 membership(s) in 3 schema(s) are not moved (auth is in "
+        "TENANT_APPS as well as SHARED_APPS" in out
     )
     assert "kept in people_groups__tenantfix_backup" in out
     verbose = invoke(
@@ -397,7 +399,10 @@ def test_user_app_tenant_only_before_repair_db_steps_create_the_public_table(pg_
     )
     assert plan.exit_code == 1, plan.output
     assert "insert 14 user(s) into public.people in 3 schema(s)" in plan.stdout
-    assert "DECISION people_groups: 6 row(s)" in plan.stdout
+    assert (
+        "DECISION people_groups: 6 membership(s) in 3 schema(s) are not moved (decided once "
+        "repair-db's steps have created public's tables)" in plan.stdout
+    )
     assert "Before the move: public has no people table" in plan.stdout
     # repair-db's own note on the tenants' user tables points at move-users
     assert "For users, `tenantfix move-users` moves them" in plan.stdout

@@ -55,6 +55,16 @@ def move_users(
             "fail (refuse, naming every clash) or suffix-schema (bob -> bob.<schema>).",
         ),
     ] = OnConflict.fail,
+    create_missing_groups: Annotated[
+        bool,
+        typer.Option(
+            "--create-missing-groups",
+            help="A tenant group with no public group of the same name: create it in public "
+            "(by name, without its tenant permissions) so its memberships move too. Off by "
+            "default: those memberships stay in the backup table and the plan names them. "
+            "Permissions are never created.",
+        ),
+    ] = False,
     execute: Annotated[
         bool, typer.Option("--execute", help="Run the plan (default: only print it).")
     ] = False,
@@ -89,8 +99,11 @@ def move_users(
     users copied into public with every column (password hashes included), the mapping
     recorded in public.tenantfix_user_map, every foreign key to the tenant user table (read
     from pg_constraint) rewritten and its constraint recreated against public's table, the
-    tenant's user tables renamed to <table>__tenantfix_backup. Nothing is ever dropped; a
-    rerun continues where a stopped run left off; --undo reverses it.
+    tenant's user tables renamed to <table>__tenantfix_backup. Memberships of the user
+    model's many-to-many tables (groups, permissions) move into public when the app they
+    name is SHARED-only, matched by natural key (group name; permission app, model and
+    codename); the rest stay in the backup tables and the plan says why. Nothing is ever
+    dropped; a rerun continues where a stopped run left off; --undo reverses it.
 
     Out of scope: the reverse move (global users back to per-tenant users).
 
@@ -129,6 +142,7 @@ def move_users(
                 settings=config.settings,
                 python=project_interpreter,
                 allow_missing_public=allow_missing_public,
+                create_missing_groups=create_missing_groups,
             )
 
         plan = planned(allow_missing_public=True)
@@ -292,6 +306,7 @@ def _prove_on_clone(plan: MovePlan, python: str | None, progress: CountProgress)
             on_conflict=plan.on_conflict,
             settings=plan.project.settings_module,
             python=python,
+            create_missing_groups=plan.create_missing_groups,
         )
         same = [(s.schema, s.inserts, s.matches) for s in on_clone.to_move] == [
             (s.schema, s.inserts, s.matches) for s in plan.to_move
@@ -330,7 +345,8 @@ def _undo(
     from tenantfix.db.params import DatabaseParams
     from tenantfix.errors import ExitCode, TenantfixError
     from tenantfix.moveusers.catalog import table_info
-    from tenantfix.moveusers.plan import PUBLIC, _user_model
+    from tenantfix.moveusers.names import PUBLIC
+    from tenantfix.moveusers.plan import _user_model
     from tenantfix.moveusers.undo import undo_move
 
     params = DatabaseParams.from_url(database_url)

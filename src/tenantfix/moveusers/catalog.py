@@ -116,3 +116,60 @@ def constraint_definition(conn: Conn, schema: str, table: str, name: str) -> str
 def table_exists(conn: Conn, schema: str, table: str) -> bool:
     row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (regclass(schema, table),)).fetchone()
     return bool(row and row[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """One foreign key *of* a table: its column and the table it references."""
+
+    column: str
+    schema: str  # the referenced table's schema
+    table: str
+    target_column: str
+    columns: int
+    constraint: str
+
+
+def references_from(conn: Conn, schema: str, table: str) -> list[Reference]:
+    """Every foreign key constraint of ``schema.table``, with what it references."""
+    rows = conn.execute(
+        "SELECT a.attname, tn.nspname, tc.relname, ta.attname, cardinality(c.conkey), c.conname "
+        "FROM pg_constraint c "
+        "JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "JOIN pg_class tc ON tc.oid = c.confrelid "
+        "JOIN pg_namespace tn ON tn.oid = tc.relnamespace "
+        "JOIN pg_attribute ta ON ta.attrelid = c.confrelid AND ta.attnum = c.confkey[1] "
+        "WHERE c.contype = 'f' AND c.conrelid = to_regclass(%s) ORDER BY a.attname, c.conname",
+        (regclass(schema, table),),
+    ).fetchall()
+    return [
+        Reference(str(r[0]), str(r[1]), str(r[2]), str(r[3]), int(str(r[4])), str(r[5]))
+        for r in rows
+    ]
+
+
+def unique_keys(conn: Conn, schema: str, table: str) -> list[tuple[str, ...]]:
+    """The columns of each unique index (not the primary key, not partial, no expression)
+    whose columns are all NOT NULL: the candidates for a natural key, fewest columns first."""
+    rows = conn.execute(
+        "SELECT array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY "
+        "AS k(num, ord) JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num "
+        "ORDER BY k.ord), "
+        "bool_and(a2.attnotnull) "
+        "FROM pg_index i JOIN pg_attribute a2 ON a2.attrelid = i.indrelid "
+        "AND a2.attnum = ANY(i.indkey::int2[]) "
+        "WHERE i.indrelid = to_regclass(%s) AND i.indisunique AND NOT i.indisprimary "
+        "AND i.indpred IS NULL AND i.indexprs IS NULL GROUP BY i.indexrelid, i.indkey",
+        (regclass(schema, table),),
+    ).fetchall()
+    keys = {tuple(str(c) for c in r[0]) for r in rows if r[1]}  # type: ignore[attr-defined]
+    return sorted(keys, key=lambda k: (len(k), k))
+
+
+def column_types(conn: Conn, schema: str, table: str) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped",
+        (regclass(schema, table),),
+    ).fetchall()
+    return {str(r[0]): str(r[1]) for r in rows}

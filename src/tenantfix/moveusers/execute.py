@@ -18,13 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tenantfix.moveusers.names import LOG_TABLE, MAP_TABLE, PUBLIC, backup_name
 from tenantfix.moveusers.plan import (
-    LOG_TABLE,
-    MAP_TABLE,
-    PUBLIC,
     MovePlan,
     SchemaMove,
-    backup_name,
     on_delete_clause,
     public_index,
     read_users,
@@ -46,6 +43,7 @@ class MoveRefused(Exception):
 class MoveRun:
     plan: MovePlan
     moved: list[tuple[str, int, int]] = field(default_factory=list)  # schema, inserted, matched
+    memberships: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     failed: tuple[str, str] | None = None  # (schema, reason): rolled back
     interrupted: str | None = None  # schema rolled back by Ctrl-C
 
@@ -58,10 +56,16 @@ class MoveRun:
         return [s.schema for s in self.plan.to_move if s.schema not in done]
 
     def lines(self) -> list[str]:
-        out = [
-            f"moved {s}: {i} user(s) inserted into public, {m} mapped onto existing public users"
-            for s, i, m in self.moved
-        ]
+        out = []
+        for s, i, m in self.moved:
+            line = f"moved {s}: {i} user(s) inserted into public, {m} mapped onto existing public users"
+            inserted, present, kept = self.memberships.get(s, (0, 0, 0))
+            if inserted or present or kept:
+                line += (
+                    f"; memberships: {inserted} inserted into public, {present} already there, "
+                    f"{kept} kept in the backup tables"
+                )
+            out.append(line)
         if self.failed is not None:
             out.append(f"FAILED {self.failed[0]}: {self.failed[1]}")
             out.append(f"  {self.failed[0]} was rolled back: nothing changed in that schema.")
@@ -119,8 +123,9 @@ def _log(
 
 def move_schema(
     conn: Conn, plan: MovePlan, planned: SchemaMove, hook: Hook | None
-) -> tuple[int, int]:
-    """Inside the caller's transaction. Returns (inserted, matched)."""
+) -> tuple[int, int, tuple[int, int, int]]:
+    """Inside the caller's transaction. Returns (inserted, matched, memberships: inserted,
+    already in public, kept)."""
     from psycopg import sql
 
     from tenantfix.moveusers.catalog import constraint_definition, references_to, table_exists
@@ -136,7 +141,10 @@ def move_schema(
     now = {fk.constraint for fk in references_to(conn, schema, table)}
     expected = {fk.constraint for fk in planned.fks}
     app_tables = [t for t, _ in planned.app_tables]
-    if not expected <= now or any(not table_exists(conn, schema, t) for t in app_tables):
+    retired = [t for t, _ in planned.retire]
+    if not expected <= now or any(
+        not table_exists(conn, schema, t) for t in (*app_tables, *retired)
+    ):
         raise MoveRefused(
             f"the foreign keys to {schema}.{table} changed since the plan was read; run "
             "move-users again to plan on what the database holds now"
@@ -225,9 +233,10 @@ def move_schema(
                 sql.SQL(on_delete_clause(fk.on_delete)),
             )
         )
+    memberships = _move_memberships(conn, plan, planned)
     if hook is not None:
         hook(schema, conn)
-    for name in (table, *app_tables):
+    for name in (table, *app_tables, *retired):
         conn.execute(
             sql.SQL("ALTER TABLE {} RENAME TO {}").format(
                 sql.Identifier(schema, name), sql.Identifier(backup_name(name))
@@ -247,7 +256,28 @@ def move_schema(
         )
         _log(conn, schema, "record", "django_migrations", app, name)
     inserted = sum(1 for m in mapped if m.action == "insert")
-    return inserted, len(mapped) - inserted
+    return inserted, len(mapped) - inserted, memberships
+
+
+def _move_memberships(conn: Conn, plan: MovePlan, planned: SchemaMove) -> tuple[int, int, int]:
+    """The user app's many-to-many tables: the memberships that move are inserted into
+    public (groups created first with --create-missing-groups); the decision on each table is
+    logged for the proofs. Returns (memberships inserted, already in public, kept behind)."""
+    from tenantfix.moveusers.memberships import create_groups, log_decision, move_table
+
+    inserted = present = kept = 0
+    for m in planned.memberships:
+        if m.decision != "move":
+            log_decision(conn, planned.schema, m.table, "kept", {"rows": m.rows, "why": m.reason})
+            kept += m.rows
+            continue
+        if plan.create_missing_groups:
+            create_groups(conn, planned.schema, m.table, plan.user_table, plan.group_table)
+        counts = move_table(conn, planned.schema, m.table, plan.user_table)
+        inserted += counts["inserted"]
+        present += counts["moved"] - counts["inserted"]
+        kept += counts["kept"]
+    return inserted, present, kept
 
 
 def execute_move(
@@ -277,7 +307,7 @@ def execute_move(
                 with conn.transaction():
                     if table_exists(conn, planned.schema, backup_name(plan.user_table)):
                         continue  # moved by a concurrent or earlier run since the plan
-                    inserted, matched = move_schema(conn, plan, planned, hook)
+                    inserted, matched, memberships = move_schema(conn, plan, planned, hook)
             except KeyboardInterrupt:
                 run.interrupted = planned.schema
                 break
@@ -293,6 +323,7 @@ def execute_move(
                 run.failed = (planned.schema, message)
                 break
             run.moved.append((planned.schema, inserted, matched))
+            run.memberships[planned.schema] = memberships
     finally:
         with contextlib.suppress(Exception):  # a lost connection may fail to close
             conn.close()

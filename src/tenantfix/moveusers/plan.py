@@ -17,15 +17,13 @@ from tenantfix.db.params import DatabaseParams
 from tenantfix.errors import ExitCode, SettingsError, TenantfixError
 from tenantfix.moveusers.catalog import ForeignKey, TableInfo
 from tenantfix.moveusers.mapping import Clash, Mapped, Match, OnConflict, PublicIndex, map_schema
+from tenantfix.moveusers.memberships import Context, M2MPlan
+from tenantfix.moveusers.names import BACKUP_SUFFIX, MAP_TABLE, PUBLIC, backup_name
 
 if TYPE_CHECKING:
     from tenantfix.db.inspect import Conn
     from tenantfix.discover import ProjectLocation
 
-PUBLIC = "public"
-BACKUP_SUFFIX = "__tenantfix_backup"
-MAP_TABLE = "tenantfix_user_map"
-LOG_TABLE = "tenantfix_user_move_log"
 _ON_DELETE = {
     "a": "",
     "r": " ON DELETE RESTRICT",
@@ -74,10 +72,6 @@ def rewrite_column(
         conn.execute(sql.SQL("UPDATE {} SET {} = -{} WHERE {} < 0").format(t, col, col, col))
 
 
-def backup_name(table: str) -> str:
-    return table + BACKUP_SUFFIX
-
-
 def on_delete_clause(code: str) -> str:
     return _ON_DELETE.get(code, "")
 
@@ -94,6 +88,8 @@ class SchemaMove:
     fk_rows: tuple[int, ...] = ()  # non-null values per fk, same order
     app_tables: tuple[tuple[str, int], ...] = ()  # user-app tables besides the user table (rows)
     records: tuple[tuple[str, str], ...] = ()  # user-app migration records to add
+    memberships: tuple[M2MPlan, ...] = ()  # what happens to each app table's memberships
+    retire: tuple[tuple[str, int], ...] = ()  # tenant copies of now-shared tables (rows)
 
     @property
     def inserts(self) -> int:
@@ -123,6 +119,8 @@ class MovePlan:
     notes: tuple[str, ...]
     auth_shared: bool
     public_missing: bool = False  # planned before repair-db's steps create public's table
+    create_missing_groups: bool = False
+    group_table: str | None = None  # auth.Group's table (--create-missing-groups writes it)
 
     @property
     def clashes(self) -> tuple[Clash, ...]:
@@ -219,24 +217,26 @@ class MovePlan:
                 f"its constraint recreated (same name, DEFERRABLE INITIALLY DEFERRED"
                 f"{on_delete_clause(on_delete)}) referencing public.{t}"
             )
-        tables: dict[str, int] = Counter()
-        for s in moving:
-            for table, rows in s.app_tables:
-                tables[table] += rows
-        for table, rows in sorted(tables.items()):
-            why = (
-                "auth is per tenant here, so the groups/permissions they point at are not public's"
-                if not self.auth_shared
-                else "not merged into public's table"
-            )
-            out.append(
-                f"DECISION {table}: {rows} row(s){where} are not moved ({why}); kept in "
-                f"{backup_name(table)}, never dropped"
-            )
+        out += membership_lines(moving, where, verbose=verbose, group_table=self.group_table)
+        tables = sorted({table for s in moving for table, _ in s.app_tables})
         out.append(
-            f"rename {', '.join([t, *sorted(tables)])} to <name>{BACKUP_SUFFIX}{where} "
-            "(never dropped)"
+            f"rename {', '.join([t, *tables])} to <name>{BACKUP_SUFFIX}{where} (never dropped)"
         )
+        retired: dict[str, int] = Counter()
+        schemas: dict[str, set[str]] = defaultdict(set)
+        for s in moving:
+            for table, rows in s.retire:
+                retired[table] += rows
+                schemas[table].add(s.schema)
+        if retired:
+            count = len({x for v in schemas.values() for x in v})
+            out.append(
+                "rename the tenant's own copies of now SHARED-only tables ("
+                + ", ".join(f"{table}: {rows} row(s)" for table, rows in sorted(retired.items()))
+                + f"{'' if verbose else f'; in {count} schema(s)'}) to <name>{BACKUP_SUFFIX}: on "
+                "search_path '<tenant>, public' they would shadow public's, and the moved "
+                "memberships name public's rows (never dropped)"
+            )
         records = sum(len(s.records) for s in moving)
         if records:
             out.append(
@@ -244,6 +244,82 @@ class MovePlan:
                 "migrate_schemas has nothing to do"
             )
         return out
+
+
+def membership_lines(
+    moving: list[SchemaMove], where: str, *, verbose: bool, group_table: str | None
+) -> list[str]:
+    """One line per kind of action on the user app's many-to-many tables, counts summed over
+    the schemas (``verbose``: ``moving`` is one schema)."""
+    out: list[str] = []
+    moved: dict[tuple[str, str, str], int] = Counter()
+    created: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    missing: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    missing_in: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    kept: dict[tuple[str, str], int] = Counter()
+    for s in moving:
+        for m in s.memberships:
+            if m.decision == "keep":
+                kept[(m.table, m.reason)] += m.rows
+                continue
+            moved[(m.table, m.other_table, m.via)] += m.movable
+            for name, n in m.create:
+                created[(m.table, m.other_table)][name] += n
+            for name, n in m.missing:
+                missing[(m.table, m.other_table)][name] += n
+                missing_in[(m.table, m.other_table, name)].add(s.schema)
+    for (table, other, via), n in sorted(moved.items()):
+        if n:
+            out.append(
+                f"move {n} membership(s) of {table}{where} into public.{table}, each {other} "
+                f"row matched by {via}; one public already has is not added twice"
+            )
+    for (_table, other), names in sorted(created.items()):
+        shown = sorted(names.items())[: None if verbose else 5]
+        out.append(
+            f"create {len(names)} group(s) in public.{other} by name (--create-missing-groups; "
+            "without their tenant permissions): "
+            + ", ".join(f"{name!r} ({n} membership(s))" for name, n in shown)
+            + ("" if len(shown) == len(names) else ", ...")
+        )
+    for (table, other), names in sorted(missing.items()):
+        noun = "group" if other == group_table else f"{other} row"
+        hint = (
+            "--create-missing-groups creates them by name"
+            if other == group_table
+            else f"tenantfix never creates {other} rows"
+        )
+        if verbose:
+            out += [
+                f"DECISION {table}: {n} membership(s) of {noun} {name!r} have no public {noun} "
+                f"{name!r}; kept in {backup_name(table)} ({hint})"
+                for name, n in sorted(names.items())
+            ]
+            continue
+        ranked = sorted(names.items(), key=lambda item: (-item[1], item[0]))
+        shown = ranked[:5]
+        out.append(
+            f"DECISION {table}: {sum(names.values())} membership(s){where} name {len(names)} "
+            f"{noun}(s) public lacks: "
+            + ", ".join(
+                f"{name!r} ({n} in {_schemas(missing_in[(table, other, name)])})"
+                for name, n in shown
+            )
+            + ("" if len(shown) == len(ranked) else ", ... (--verbose lists each)")
+            + f"; kept in {backup_name(table)}, not invented in public ({hint})"
+        )
+    for (table, reason), n in sorted(kept.items()):
+        if not n:
+            continue  # an empty table: nothing to decide (it is renamed with the others)
+        out.append(
+            f"DECISION {table}: {n} membership(s){where} are not moved ({reason}); kept in "
+            f"{backup_name(table)}, never dropped"
+        )
+    return out
+
+
+def _schemas(names: set[str]) -> str:
+    return next(iter(names)) if len(names) == 1 else f"{len(names)} schemas"
 
 
 class PublicTableMissing(TenantfixError):
@@ -307,6 +383,7 @@ def plan_move(
     settings: str | None = None,
     python: str | None = None,
     allow_missing_public: bool = False,
+    create_missing_groups: bool = False,
 ) -> MovePlan:
     """Read-only: the project's settings and the database, and the plan.
 
@@ -317,6 +394,7 @@ def plan_move(
     import psycopg
 
     from tenantfix.db.connect import connect, scrub
+    from tenantfix.moveusers.memberships import context
 
     params = DatabaseParams.from_url(database_url)
     location, graph, user_app, user_table, tenant_table, auth_shared = _user_model(
@@ -335,6 +413,7 @@ def plan_move(
                 match,
                 on_conflict,
                 auth_shared,
+                context(graph, create_missing_groups=create_missing_groups),
                 allow_missing_public,
             )
     except psycopg.Error as exc:
@@ -382,6 +461,7 @@ def _plan(
     match: Match,
     on_conflict: OnConflict,
     auth_shared: bool,
+    ctx: Context,
     allow_missing_public: bool = False,
 ) -> MovePlan:
     import dataclasses
@@ -485,6 +565,15 @@ def _plan(
         mapped, clashes = map_schema(
             schema, rows, public.pk, index, match=match, on_conflict=on_conflict
         )
+        memberships, retire = _memberships(
+            conn, schema, user_table, app_tables, set(tenant.tables), ctx, public_missing
+        )
+        for table, _ in retire:
+            if len(backup_name(table)) > 63 or backup_name(table) in tenant.tables:
+                refusals.append(
+                    f"{schema}.{table}: the backup name {backup_name(table)!r} is taken or longer "
+                    "than PostgreSQL's 63 characters"
+                )
         records = sorted(public_records - set(tenant.records or ()))
         moves.append(
             SchemaMove(
@@ -496,6 +585,8 @@ def _plan(
                 tuple(_count(conn, schema, fk.table, fk.column) for fk in fks),
                 tuple(app_tables),
                 tuple(records),
+                memberships,
+                retire,
             )
         )
     return MovePlan(
@@ -512,4 +603,43 @@ def _plan(
         notes=tuple(notes),
         auth_shared=auth_shared,
         public_missing=public_missing,
+        create_missing_groups=ctx.create_missing_groups,
+        group_table=ctx.group_table,
     )
+
+
+def _memberships(
+    conn: Conn,
+    schema: str,
+    user_table: str,
+    app_tables: list[tuple[str, int]],
+    tenant_tables: set[str],
+    ctx: Context,
+    public_missing: bool,
+) -> tuple[tuple[M2MPlan, ...], tuple[tuple[str, int], ...]]:
+    """Each many-to-many table's decision, and the tenant's own copies of the apps whose
+    memberships move (renamed with the user tables so that they do not shadow public's)."""
+    import dataclasses
+
+    from tenantfix.db.inspect import row_count
+    from tenantfix.moveusers.memberships import plan_table, retire_tables
+
+    if public_missing:
+        later = "decided once repair-db's steps have created public's tables"
+        return tuple(M2MPlan(t, n, "keep", later) for t, n in app_tables), ()
+    plans = [plan_table(conn, schema, t, n, user_table, ctx) for t, n in app_tables]
+    retire: list[tuple[str, int]] = []
+    for app in sorted({m.owner for m in plans if m.decision == "move"}):
+        tables, blocker = retire_tables(
+            conn, schema, app, tenant_tables, ctx, {user_table, *dict(app_tables)}
+        )
+        if blocker is not None:
+            plans = [
+                dataclasses.replace(m, decision="keep", reason=blocker)
+                if m.owner == app and m.decision == "move"
+                else m
+                for m in plans
+            ]
+            continue
+        retire += [(t, row_count(conn, schema, t)) for t in tables]
+    return tuple(plans), tuple(retire)

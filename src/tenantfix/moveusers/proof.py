@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from tenantfix.moveusers.plan import BACKUP_SUFFIX, LOG_TABLE, MAP_TABLE, PUBLIC, MovePlan
+from tenantfix.moveusers.names import BACKUP_SUFFIX, LOG_TABLE, MAP_TABLE, PUBLIC
+from tenantfix.moveusers.plan import MovePlan
 
 if TYPE_CHECKING:
     from tenantfix.db.inspect import Conn
@@ -31,6 +32,7 @@ def check_database(conn: Conn, plan: MovePlan) -> list[str]:
     """Problems found in the schemas the map records as moved (empty: proven)."""
     from psycopg import sql
 
+    from tenantfix.moveusers.memberships import check_schema
     from tenantfix.moveusers.undo import moved_schemas
 
     table, pk = plan.user_table, plan.public.pk
@@ -76,6 +78,7 @@ def check_database(conn: Conn, plan: MovePlan) -> list[str]:
         )
         if differing:
             problems.append(f"{schema}: {differing} inserted user(s) differ from their backup row")
+        problems += check_schema(conn, schema, table)
         fks = conn.execute(
             sql.SQL(
                 "SELECT table_name, column_name FROM {} WHERE schema = %s AND kind = 'fk' AND "

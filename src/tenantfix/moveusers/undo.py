@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from tenantfix.db.params import DatabaseParams
-from tenantfix.moveusers.plan import LOG_TABLE, MAP_TABLE, PUBLIC, rewrite_column
+from tenantfix.moveusers.names import LOG_TABLE, MAP_TABLE, PUBLIC
+from tenantfix.moveusers.plan import rewrite_column
 
 if TYPE_CHECKING:
     from tenantfix.db.inspect import Conn
@@ -67,11 +68,13 @@ def moved_schemas(conn: Conn) -> list[str]:
 def undo_schema(conn: Conn, schema: str, user_table: str, pk: str, pk_type: str) -> int:
     from psycopg import sql
 
+    from tenantfix.moveusers.memberships import undo_rows
+
     log_t, map_t = sql.Identifier(PUBLIC, LOG_TABLE), sql.Identifier(PUBLIC, MAP_TABLE)
     log = conn.execute(
         sql.SQL(
             "SELECT kind, table_name, column_name, name, definition FROM {} WHERE schema = %s "
-            "AND undone_at IS NULL ORDER BY moved_at, kind"
+            "AND undone_at IS NULL AND kind IN ('rename', 'fk', 'record') ORDER BY moved_at, kind"
         ).format(log_t),
         (schema,),
     ).fetchall()
@@ -107,6 +110,8 @@ def undo_schema(conn: Conn, schema: str, user_table: str, pk: str, pk_type: str)
                 ),
                 (rec_app, rec_name),
             )
+    # the memberships (and groups) the move inserted into public, recorded row by row
+    undo_rows(conn, schema)
     deleted = conn.execute(
         sql.SQL(
             "DELETE FROM {} AS u WHERE u.{}::text IN (SELECT new_id FROM {} WHERE schema = %s "

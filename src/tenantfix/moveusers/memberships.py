@@ -1,0 +1,588 @@
+"""The user model's many-to-many tables (groups, user_permissions, any other): what happens to
+each membership when the users move.
+
+Decided per table from the database and the settings. public's copy of the table names its
+other side in ``pg_constraint`` (``public.people_groups.group_id`` -> ``public.auth_group``):
+
+- the app owning that table is SHARED-only: the memberships move. Each tenant row of the other
+  side is matched to a public row by its natural key, read from the catalog (a unique index
+  whose columns are plain values or foreign keys to tables with a natural key of their own:
+  ``auth_group(name)``; ``auth_permission(content_type -> (app_label, model), codename)``),
+  never guessed from model files. A membership whose other side has no public counterpart is
+  not invented in public: it stays in the backup table and the plan names it (with
+  ``--create-missing-groups``, groups, and only groups, are created in public by name).
+  The tenant's own copies of that app's tables would shadow public's on search_path
+  ``'<tenant>, public'``, so they are renamed to backups with the user tables (never dropped).
+- the app is per tenant (TENANT_APPS, or both lists): public's table can only name public's
+  rows, while tenant requests read the tenant's: the memberships stay in the backup table and
+  the plan says so as a decision.
+
+Every membership row inserted into public (and every group created) is recorded in the move's
+log, so ``--undo`` deletes exactly those rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tenantfix.moveusers.catalog import (
+    Reference,
+    column_types,
+    references_from,
+    references_to,
+    table_exists,
+    table_info,
+    unique_keys,
+)
+from tenantfix.moveusers.names import LOG_TABLE, MAP_TABLE, PUBLIC, backup_name
+
+if TYPE_CHECKING:
+    from tenantfix.db.inspect import Conn
+    from tenantfix.graph.model import ProjectGraph
+
+Key = tuple[object, ...]  # a natural key's values; a foreign key's value is its target's Key
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Where the settings put the app owning a table."""
+
+    app: str
+    shared: bool
+    tenant: bool
+
+
+@dataclass
+class Context:
+    """What the decisions need from the project (read once) and the options."""
+
+    owners: Mapping[str, Owner]  # table -> the app whose model it is (from the project graph)
+    group_table: str | None  # auth.Group's table: the only table --create-missing-groups writes
+    create_missing_groups: bool = False
+    _public_ids: dict[str, dict[Key, str]] = field(default_factory=dict)
+
+    def public_ids(self, conn: Conn, key: NaturalKey) -> dict[Key, str]:
+        """The plan's read of public's rows by natural key (execute reads them again)."""
+        if key.table not in self._public_ids:
+            self._public_ids[key.table] = {v: k for k, v in key_values(conn, key).items()}
+        return self._public_ids[key.table]
+
+
+@dataclass(frozen=True, slots=True)
+class NaturalKey:
+    schema: str
+    table: str
+    pk: str
+    columns: tuple[str, ...]
+    refs: tuple[NaturalKey | None, ...]  # per column: the referenced table's key, or None
+
+    def signature(self) -> tuple[object, ...]:
+        """The key's shape without table names (a renamed backup copy has the same shape)."""
+        return tuple(
+            (c, r.signature() if r is not None else None)
+            for c, r in zip(self.columns, self.refs, strict=True)
+        )
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{c} -> ({r.describe()})" if r is not None else c
+            for c, r in zip(self.columns, self.refs, strict=True)
+        )
+
+
+def natural_key(conn: Conn, schema: str, table: str, depth: int = 0) -> NaturalKey | None:
+    """The first unique index (fewest columns first) whose every column is a NOT NULL value or
+    a foreign key to a table with a natural key: None when the catalog has none."""
+    info = table_info(conn, schema, table)
+    if info is None or info.pk is None or depth > 3:
+        return None
+    fks = {r.column: r for r in references_from(conn, schema, table) if r.columns == 1}
+    for columns in unique_keys(conn, schema, table):
+        refs: list[NaturalKey | None] = []
+        for column in columns:
+            ref = fks.get(column)
+            if ref is None:
+                refs.append(None)
+                continue
+            sub = natural_key(conn, ref.schema, ref.table, depth + 1)
+            if sub is None or sub.pk != ref.target_column:
+                break
+            refs.append(sub)
+        else:
+            return NaturalKey(schema, table, info.pk, columns, tuple(refs))
+    return None
+
+
+def key_values(conn: Conn, key: NaturalKey) -> dict[str, Key]:
+    """Primary key (as text) -> natural key values, for every row of the key's table."""
+    from psycopg import sql
+
+    rows = conn.execute(
+        sql.SQL("SELECT {}::text, {} FROM {}").format(
+            sql.Identifier(key.pk),
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in key.columns),
+            sql.Identifier(key.schema, key.table),
+        )
+    ).fetchall()
+    subs = [key_values(conn, r) if r is not None else None for r in key.refs]
+    out: dict[str, Key] = {}
+    for row in rows:
+        values: list[object] = []
+        for value, sub in zip(row[1:], subs, strict=True):
+            if sub is not None:
+                value = sub.get(str(value))
+                if value is None:
+                    break
+            values.append(value)
+        else:
+            out[str(row[0])] = tuple(values)
+    return out
+
+
+def label(key: Key) -> str:
+    """``('editors',)`` -> ``editors``; a permission -> ``accounts.person.add_person``."""
+    return ".".join(label(v) if isinstance(v, tuple) else str(v) for v in key)
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """A many-to-many table: its user column and the foreign key of its other side."""
+
+    table: str
+    pk: str
+    user_column: str
+    other: Reference
+
+
+def shape(conn: Conn, schema: str, table: str, user_tables: set[str]) -> Shape | str:
+    """The table's shape from pg_constraint, or why it is not a plain many-to-many table."""
+    info = table_info(conn, schema, table)
+    refs = references_from(conn, schema, table)
+    users = [r for r in refs if r.schema == schema and r.table in user_tables]
+    others = [r for r in refs if r not in users]
+    if (
+        info is None
+        or info.pk is None
+        or len(users) != 1
+        or len(others) != 1
+        or any(r.columns != 1 for r in refs)
+    ):
+        return (
+            f"{schema}.{table} is not a plain many-to-many table (two single-column foreign "
+            "keys, one to the user table, the other to another table)"
+        )
+    return Shape(table, info.pk, users[0].column, others[0])
+
+
+@dataclass(frozen=True, slots=True)
+class M2MPlan:
+    """One schema's memberships in one many-to-many table of the user model."""
+
+    table: str
+    rows: int
+    decision: str  # "move" | "keep"
+    reason: str = ""  # why kept (a "keep" decision)
+    owner: str = ""  # the app owning the other side's table
+    other_table: str = ""  # public's table the memberships name (auth_group)
+    via: str = ""  # how its rows are matched: "ids" or the natural key's columns
+    movable: int = 0  # memberships whose other side has a public row (or one created)
+    missing: tuple[tuple[str, int], ...] = ()  # (row's natural key, memberships) kept
+    create: tuple[tuple[str, int], ...] = ()  # (group name, memberships): created in public
+
+
+def _other_counts(conn: Conn, schema: str, table: str, column: str) -> dict[str, int]:
+    from psycopg import sql
+
+    rows = conn.execute(
+        sql.SQL("SELECT {}::text, count(*) FROM {} GROUP BY 1").format(
+            sql.Identifier(column), sql.Identifier(schema, table)
+        )
+    ).fetchall()
+    return {str(r[0]): int(str(r[1])) for r in rows}
+
+
+def _can_create(group_table: str | None, key: NaturalKey) -> bool:
+    """Only groups are ever created, by their one-column natural key (the name)."""
+    return key.table == group_table and len(key.columns) == 1 and key.refs == (None,)
+
+
+def context(graph: ProjectGraph, *, create_missing_groups: bool = False) -> Context:
+    """Which app owns each model table, and where the settings put it."""
+    owners: dict[str, Owner] = {}
+    for app in graph.apps:
+        shared, tenant = graph.is_shared(app), graph.is_tenant(app)
+        for model in app.concrete_models:
+            owners.setdefault(model.table, Owner(app.label, shared, tenant))
+    group = graph.model("auth.Group")
+    return Context(owners, group.table if group else None, create_missing_groups)
+
+
+def plan_table(
+    conn: Conn, schema: str, table: str, rows: int, user_table: str, ctx: Context
+) -> M2MPlan:
+    """What happens to ``schema.table``'s memberships (read-only)."""
+
+    def keep(reason: str, owner: str = "", other: str = "") -> M2MPlan:
+        return M2MPlan(table, rows, "keep", reason, owner, other)
+
+    if not table_exists(conn, PUBLIC, table):
+        return keep(f"public has no {table} table")
+    tenant = shape(conn, schema, table, {user_table})
+    public = shape(conn, PUBLIC, table, {user_table})
+    if isinstance(tenant, str) or isinstance(public, str):
+        return keep(tenant if isinstance(tenant, str) else str(public))
+    other = public.other.table
+    if public.other.schema != PUBLIC:
+        return keep(f"public.{table}.{public.other.column} references a table outside public")
+    owner = ctx.owners.get(other)
+    if owner is None:
+        return keep(
+            f"tenantfix cannot tell which app owns {other} (no model of the project has that "
+            "table), so whether it is shared is unknown",
+            other=other,
+        )
+    if owner.tenant:
+        why = (
+            f"{owner.app} is in TENANT_APPS as well as SHARED_APPS: on search_path "
+            f"'<tenant>, public' tenant requests read each tenant's own {other}, while "
+            f"public.{table} names public's {other} rows, so moved memberships would name other "
+            f"rows there. Make {owner.app} SHARED-only to move them"
+            if owner.shared
+            else f"{owner.app} is per tenant (TENANT_APPS only): the {other} rows they name live "
+            f"in each tenant schema, and public.{table} can only name public's {other}"
+        )
+        return keep(why, owner.app, other)
+    if not owner.shared:
+        return keep(f"{owner.app} is in neither SHARED_APPS nor TENANT_APPS", owner.app, other)
+    base = M2MPlan(table, rows, "move", owner=owner.app, other_table=other)
+    if (tenant.other.schema, tenant.other.table) == (PUBLIC, other):
+        # the tenant's table was created against public's (the app was shared then too)
+        return _replace(base, via="ids (they already name public's rows)", movable=rows)
+    t_key = natural_key(conn, tenant.other.schema, tenant.other.table)
+    p_key = natural_key(conn, PUBLIC, other)
+    if t_key is None or p_key is None or t_key.signature() != p_key.signature():
+        return keep(
+            f"no natural key of {other} in the catalog (a unique index on values or on keys of "
+            f"tables with one) matches {tenant.other.schema}.{tenant.other.table} to "
+            f"public.{other}",
+            owner.app,
+            other,
+        )
+    tenant_keys = key_values(conn, t_key)
+    public_ids = ctx.public_ids(conn, p_key)
+    movable = 0
+    missing: Counter[str] = Counter()
+    create: Counter[str] = Counter()
+    for other_id, n in _other_counts(conn, schema, table, tenant.other.column).items():
+        key = tenant_keys.get(other_id)
+        if key is not None and key in public_ids:
+            movable += n
+        elif key is not None and ctx.create_missing_groups and _can_create(ctx.group_table, p_key):
+            create[label(key)] += n
+            movable += n
+        else:
+            missing[label(key) if key is not None else f"#{other_id}"] += n
+    return _replace(
+        base,
+        via=f"natural key ({p_key.describe()})",
+        movable=movable,
+        missing=tuple(sorted(missing.items())),
+        create=tuple(sorted(create.items())),
+    )
+
+
+def _replace(plan: M2MPlan, **changes: object) -> M2MPlan:
+    import dataclasses
+
+    return dataclasses.replace(plan, **changes)  # type: ignore[arg-type]
+
+
+def retire_tables(
+    conn: Conn,
+    schema: str,
+    app: str,
+    tenant_tables: set[str],
+    ctx: Context,
+    user_app_tables: set[str],
+) -> tuple[tuple[str, ...], str | None]:
+    """The tenant's own tables of ``app`` (a SHARED-only app now), which would shadow public's
+    on search_path, and why they cannot be renamed (a table outside them references them)."""
+    own = {t for t, o in ctx.owners.items() if o.app == app} & tenant_tables
+    # the app's auto-created many-to-many tables (auth_group_permissions): <model table>_<field>,
+    # every foreign key into the app's own tables
+    for t in sorted(tenant_tables - own):
+        if any(t.startswith(m + "_") for m in own):
+            refs = references_from(conn, schema, t)
+            if refs and all(r.schema == schema and r.table in own for r in refs):
+                own.add(t)
+    for t in sorted(own):
+        for fk in references_to(conn, schema, t):
+            if fk.schema != schema or fk.table not in own | user_app_tables:
+                return (), (
+                    f"{fk.schema}.{fk.table}.{fk.column} references {schema}.{t}, so {app}'s "
+                    f"tables in {schema} stay, and on search_path they would shadow public's"
+                )
+    return tuple(sorted(own)), None
+
+
+# ------------------------------------------------------------------------------- execute
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    rows: int  # memberships in the tenant's table
+    pairs: tuple[tuple[str, str], ...]  # (public user id, public other id), no duplicates
+    resolved: int  # memberships that have both a public user and a public other row
+    missing: dict[Key, int]  # the other side's natural key -> memberships without a public row
+
+
+def resolve(
+    conn: Conn, schema: str, table: str, user_table: str, *, backup: bool = False
+) -> Resolved | str:
+    """Map ``schema.table``'s memberships (its backup's, after the move) to public ids: users
+    through the map, the other side by natural key (or by id when it names public's rows)."""
+    from psycopg import sql
+
+    source = backup_name(table) if backup else table
+    tenant = shape(conn, schema, source, {backup_name(user_table) if backup else user_table})
+    public = shape(conn, PUBLIC, table, {user_table})
+    if isinstance(tenant, str) or isinstance(public, str):
+        return tenant if isinstance(tenant, str) else str(public)
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT m.new_id, t.{}::text FROM {} t LEFT JOIN {} m ON m.schema = %s AND "
+            "m.undone_at IS NULL AND m.old_id = t.{}::text"
+        ).format(
+            sql.Identifier(tenant.other.column),
+            sql.Identifier(schema, source),
+            sql.Identifier(PUBLIC, MAP_TABLE),
+            sql.Identifier(tenant.user_column),
+        ),
+        (schema,),
+    ).fetchall()
+    same = (tenant.other.schema, tenant.other.table) == (PUBLIC, public.other.table)
+    tenant_keys: dict[str, Key] = {}
+    public_ids: dict[Key, str] = {}
+    if not same:
+        t_key = natural_key(conn, tenant.other.schema, tenant.other.table)
+        p_key = natural_key(conn, PUBLIC, public.other.table)
+        if t_key is None or p_key is None or t_key.signature() != p_key.signature():
+            return f"no natural key matches {tenant.other.table} to public.{public.other.table}"
+        tenant_keys = key_values(conn, t_key)
+        public_ids = {v: k for k, v in key_values(conn, p_key).items()}
+    pairs: dict[tuple[str, str], None] = {}
+    missing: Counter[Key] = Counter()
+    resolved = 0
+    for user, other in rows:
+        if user is None:
+            continue  # every user of a moved schema is mapped; the proof counts this
+        target = str(other)
+        if not same:
+            key = tenant_keys.get(str(other))
+            found = public_ids.get(key) if key is not None else None
+            if found is None:
+                missing[key if key is not None else (f"#{other}",)] += 1
+                continue
+            target = found
+        resolved += 1
+        pairs[(str(user), target)] = None
+    return Resolved(len(rows), tuple(pairs), resolved, dict(missing))
+
+
+def _log_rows(conn: Conn, schema: str, table: str, pk: str, ids: list[str], what: str) -> None:
+    from psycopg import sql
+
+    with conn.cursor() as cur:
+        cur.executemany(
+            sql.SQL(
+                "INSERT INTO {} (schema, kind, table_name, column_name, name, definition) "
+                "VALUES (%s, 'row', %s, %s, %s, %s)"
+            ).format(sql.Identifier(PUBLIC, LOG_TABLE)),
+            [(schema, table, pk, i, what) for i in ids],
+        )
+
+
+def log_decision(conn: Conn, schema: str, table: str, decision: str, detail: object) -> None:
+    from psycopg import sql
+
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {} (schema, kind, table_name, name, definition) "
+            "VALUES (%s, 'm2m', %s, %s, %s)"
+        ).format(sql.Identifier(PUBLIC, LOG_TABLE)),
+        (schema, table, decision, json.dumps(detail)),
+    )
+
+
+def create_groups(
+    conn: Conn, schema: str, table: str, user_table: str, group_table: str | None
+) -> int:
+    """--create-missing-groups: insert the groups ``schema.table``'s memberships name that
+    public lacks, by name; recorded for undo. Returns how many were created."""
+    from psycopg import sql
+
+    found = resolve(conn, schema, table, user_table)
+    public = shape(conn, PUBLIC, table, {user_table})
+    if isinstance(found, str) or isinstance(public, str) or not found.missing:
+        return 0
+    key = natural_key(conn, PUBLIC, public.other.table)
+    if key is None or not _can_create(group_table, key):
+        return 0
+    created: list[str] = []
+    for values in sorted(found.missing, key=str):
+        if any(isinstance(v, str) and v.startswith("#") for v in values):
+            continue
+        row = conn.execute(
+            sql.SQL(
+                "INSERT INTO {} ({}) VALUES (%s) ON CONFLICT DO NOTHING RETURNING {}::text"
+            ).format(
+                sql.Identifier(PUBLIC, key.table),
+                sql.Identifier(key.columns[0]),
+                sql.Identifier(key.pk),
+            ),
+            (values[0],),
+        ).fetchone()
+        if row is not None:
+            created.append(str(row[0]))
+    _log_rows(conn, schema, key.table, key.pk, created, "created")
+    return len(created)
+
+
+def move_table(conn: Conn, schema: str, table: str, user_table: str) -> dict[str, int]:
+    """Insert ``schema.table``'s memberships into ``public.table`` (inside the schema's
+    transaction, after the users are in the map). A membership public already has is not
+    duplicated; one whose other side has no public row stays behind. Returns the counts."""
+    from psycopg import sql
+
+    from tenantfix.moveusers.execute import MoveRefused
+
+    found = resolve(conn, schema, table, user_table)
+    public = shape(conn, PUBLIC, table, {user_table})
+    if isinstance(found, str) or isinstance(public, str):
+        raise MoveRefused(f"{schema}.{table}: {found if isinstance(found, str) else public}")
+    types = column_types(conn, PUBLIC, table)
+    user_col, other_col = public.user_column, public.other.column
+    inserted = conn.execute(
+        sql.SQL(
+            "INSERT INTO {t} ({u}, {o}) SELECT x.u::{ut}, x.o::{ot} FROM unnest(%s::text[], "
+            "%s::text[]) AS x(u, o) WHERE NOT EXISTS (SELECT 1 FROM {t} p WHERE p.{u} = "
+            "x.u::{ut} AND p.{o} = x.o::{ot}) ON CONFLICT DO NOTHING RETURNING {pk}::text"
+        ).format(
+            t=sql.Identifier(PUBLIC, table),
+            u=sql.Identifier(user_col),
+            o=sql.Identifier(other_col),
+            ut=sql.SQL(types[user_col]),
+            ot=sql.SQL(types[other_col]),
+            pk=sql.Identifier(public.pk),
+        ),
+        ([u for u, _ in found.pairs], [o for _, o in found.pairs]),
+    ).fetchall()
+    ids = [str(r[0]) for r in inserted]
+    _log_rows(conn, schema, table, public.pk, ids, "membership")
+    counts = {
+        "rows": found.rows,
+        "moved": found.resolved,
+        "inserted": len(ids),
+        "kept": found.rows - found.resolved,
+    }
+    log_decision(conn, schema, table, "moved", counts)
+    return counts
+
+
+def undo_rows(conn: Conn, schema: str) -> int:
+    """Delete the rows the move inserted into public for ``schema`` (memberships, then the
+    groups it created). Returns the number of memberships deleted."""
+    from psycopg import sql
+
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT table_name, column_name, definition, array_agg(name) FROM {} WHERE schema = %s "
+            "AND kind = 'row' AND undone_at IS NULL GROUP BY 1, 2, 3"
+        ).format(sql.Identifier(PUBLIC, LOG_TABLE)),
+        (schema,),
+    ).fetchall()
+    deleted = 0
+    for what in ("membership", "created"):
+        for table, column, kind, ids in rows:
+            if kind != what:
+                continue
+            n = conn.execute(
+                sql.SQL("DELETE FROM {} WHERE {}::text = ANY(%s)").format(
+                    sql.Identifier(PUBLIC, str(table)), sql.Identifier(str(column))
+                ),
+                ([str(i) for i in ids],),  # type: ignore[attr-defined]
+            ).rowcount
+            if what == "membership":
+                deleted += int(n)
+    return deleted
+
+
+def check_schema(conn: Conn, schema: str, user_table: str) -> list[str]:
+    """The proof for one moved schema: every membership the log says moved resolves in public
+    (user through the map, other side by its key) and is there; the counts add up."""
+    from psycopg import sql
+
+    problems: list[str] = []
+    logged = conn.execute(
+        sql.SQL(
+            "SELECT table_name, definition FROM {} WHERE schema = %s AND kind = 'm2m' AND "
+            "name = 'moved' AND undone_at IS NULL"
+        ).format(sql.Identifier(PUBLIC, LOG_TABLE)),
+        (schema,),
+    ).fetchall()
+    for table, detail in logged:
+        table = str(table)
+        counts = json.loads(str(detail))
+        backup = backup_name(table)
+        found = resolve(conn, schema, table, user_table, backup=True)
+        if isinstance(found, str):
+            problems.append(f"{schema}.{backup}: {found}")
+            continue
+        if found.rows != counts["rows"] or found.resolved != counts["moved"]:
+            problems.append(
+                f"{schema}.{backup}: {found.rows} membership(s), {found.resolved} resolving in "
+                f"public now; the move recorded {counts['rows']} and {counts['moved']}"
+            )
+        if found.rows - found.resolved != counts["kept"]:
+            problems.append(f"{schema}.{backup}: memberships kept do not add up")
+        public = shape(conn, PUBLIC, table, {user_table})
+        assert not isinstance(public, str)
+        present = {
+            (str(u), str(o))
+            for u, o in conn.execute(
+                sql.SQL("SELECT {}::text, {}::text FROM {} WHERE {}::text = ANY(%s)").format(
+                    sql.Identifier(public.user_column),
+                    sql.Identifier(public.other.column),
+                    sql.Identifier(PUBLIC, table),
+                    sql.Identifier(public.user_column),
+                ),
+                (sorted({u for u, _ in found.pairs}),),
+            ).fetchall()
+        }
+        absent = [p for p in found.pairs if p not in present]
+        if absent:
+            problems.append(
+                f"{schema}.{backup}: {len(absent)} moved membership(s) are not in public.{table}"
+            )
+        recorded = conn.execute(
+            sql.SQL(
+                "SELECT count(*), count(p.{pk}) FROM {log} l LEFT JOIN {t} p ON "
+                "p.{pk}::text = l.name WHERE l.schema = %s AND l.kind = 'row' AND "
+                "l.table_name = %s AND l.definition = 'membership' AND l.undone_at IS NULL"
+            ).format(
+                pk=sql.Identifier(public.pk),
+                log=sql.Identifier(PUBLIC, LOG_TABLE),
+                t=sql.Identifier(PUBLIC, table),
+            ),
+            (schema, table),
+        ).fetchone()
+        if recorded is not None and recorded[0] != recorded[1]:
+            problems.append(
+                f"public.{table}: {int(str(recorded[0])) - int(str(recorded[1]))} membership "
+                f"row(s) the move inserted for {schema} are gone"
+            )
+    return problems

@@ -67,7 +67,7 @@ def test_loading_only_the_apps_concerned_gives_the_same_files(tmp_path):
     from tenantfix.discover import discover
     from tenantfix.graph.build import build_graph
     from tenantfix.migration_scope import installed_for
-    from tenantfix.settings_resolver import resolve_settings
+    from tenantfix.settings import resolve_settings
 
     project = copy(tmp_path)
     location = discover(project)

@@ -11,7 +11,7 @@ from tenantfix.cli import app
 from tenantfix.discover import discover
 from tenantfix.graph.build import build_graph
 from tenantfix.repair import PUBLIC, MigrationIndex, analyse_schema
-from tenantfix.settings_resolver import resolve_settings
+from tenantfix.settings import resolve_settings
 
 BRANCH = "tenantfix/shared-user-app"
 

@@ -21,7 +21,7 @@ import pytest
 from tenantfix.discover import discover
 from tenantfix.graph.build import build_graph
 from tenantfix.graph.model import ProjectGraph
-from tenantfix.settings_resolver import resolve_settings
+from tenantfix.settings import resolve_settings
 from tenantfix.simulate import SHARED_STEP, TENANT_STEP, migration_plan, predict
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -608,7 +608,7 @@ def load_graph(
 ) -> tuple[ProjectLocation, ProjectGraph]:
     from tenantfix.discover import discover
     from tenantfix.graph.build import build_graph
-    from tenantfix.settings_resolver import resolve_settings
+    from tenantfix.settings import resolve_settings
 
     location = discover(path, settings)
     graph = build_graph(location.root, resolve_settings(location), python=python)

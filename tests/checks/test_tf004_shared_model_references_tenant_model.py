@@ -9,7 +9,7 @@ from pathlib import Path
 from tenantfix.checks import tf004_shared_model_references_tenant_model as tf004
 from tenantfix.discover import discover
 from tenantfix.graph.build import build_graph
-from tenantfix.settings_resolver import resolve_settings
+from tenantfix.settings import resolve_settings
 from tenantfix.simulate import predict
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

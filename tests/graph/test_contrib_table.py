@@ -24,7 +24,7 @@ from tenantfix.discover import discover
 from tenantfix.graph import contrib
 from tenantfix.graph.build import build_graph
 from tenantfix.graph.model import App, AppList, AppListEntry, Location, ProjectSettings
-from tenantfix.settings_resolver import resolve_settings
+from tenantfix.settings import resolve_settings
 from tenantfix.simulate import MigrationGraphError, migration_plan, predict
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

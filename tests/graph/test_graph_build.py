@@ -18,7 +18,7 @@ from tenantfix.graph.model import (
     Location,
     ProjectSettings,
 )
-from tenantfix.settings_resolver import resolve_settings
+from tenantfix.settings import resolve_settings
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -10,7 +10,7 @@ import pytest
 from tenantfix.discover import discover
 from tenantfix.graph.build import build_graph
 from tenantfix.graph.probe import probe
-from tenantfix.settings_resolver import resolve_settings
+from tenantfix.settings import resolve_settings
 from tenantfix.simulate import MigrationGraphError, migration_plan
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -304,7 +304,7 @@ def test_action_defaults_to_fail_level_error():
 @pytest.mark.parametrize(
     ("case", "fail_level", "args", "expected"),
     [
-        # a warning with no automatic fix (the user app in both lists): advice at "error"
+        # a warning whose only fix is unsafe (the user app in both lists): advice at "error"
         ("tf011_user_app_in_both_lists__users_in_both", "error", "", 0),
         ("tf011_user_app_in_both_lists__users_in_both", "warning", "", 1),
         # an error whose only fix is unsafe: the pull request fixes it only with --unsafe-fixes

@@ -100,17 +100,21 @@ def test_explain_unknown_code_exits_2() -> None:
 
 
 def test_a_rule_without_an_automatic_fix_is_not_called_safe_anywhere() -> None:
-    """TF011 documents "Fix safety: no automatic fix": rules, explain and SARIF say none."""
+    """TF017 documents "Fix: none" and TF011 "Fix (unsafe, ...)": rules, explain and SARIF
+    agree (TF011's fix is not applied without --unsafe-fixes)."""
     from tenantfix.report.sarif import render as sarif
 
     rows = {
         r["code"]: r for r in json.loads(runner.invoke(app, ["rules", "--format", "json"]).stdout)
     }
-    assert rows["TF011"]["fix"] == "none"
+    assert rows["TF017"]["fix"] == "none" and rows["TF011"]["fix"] == "unsafe"
     assert rows["TF001"]["fix"] == "safe" and rows["TF004"]["fix"] == "unsafe"
-    assert "automatic fix: none" in runner.invoke(app, ["explain", "TF011"]).stdout
+    assert "automatic fix: none" in runner.invoke(app, ["explain", "TF017"]).stdout
+    explained = runner.invoke(app, ["explain", "TF011"]).stdout
+    assert "automatic fix: unsafe" in explained and "tenantfix move-users" in explained
     doc = json.loads(sarif([], root=".", graph_source="static", tool_version="0"))
     safety = {
         r["id"]: r["properties"]["fixSafety"] for r in doc["runs"][0]["tool"]["driver"]["rules"]
     }
-    assert safety["TF011"] == "none" and safety["TF001"] == "safe" and safety["TF004"] == "unsafe"
+    assert safety["TF017"] == "none" and safety["TF001"] == "safe"
+    assert safety["TF004"] == "unsafe" and safety["TF011"] == "unsafe"

@@ -19,7 +19,7 @@ runner = CliRunner()
 WARNINGS_ONLY = "tf009_django_tenants_not_first__not_first"
 # an error: django_tenants missing from INSTALLED_APPS (Unknown command: 'migrate_schemas')
 ERROR = "tf009_django_tenants_not_first__missing"
-# a warning with no automatic fix: the user app in both lists
+# a warning whose only fix is unsafe (not applied by default): the user app in both lists
 UNFIXABLE_WARNING = "tf011_user_app_in_both_lists__users_in_both"
 
 

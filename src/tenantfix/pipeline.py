@@ -571,6 +571,13 @@ def commit_message(result: FixResult) -> str:
             "A database that already ran the failing `migrate_schemas --shared` keeps a phantom",
             "record of the user app's migration: run `tenantfix repair-db` there before migrating.",
         ]
+    if any(d.code == "TF011" for d in result.fixed):
+        lines += [
+            "",
+            "The user app left TENANT_APPS: a database whose tenants already have users keeps them",
+            "in each tenant schema. Move them into public with `tenantfix move-users` (plan,",
+            "--verify, --execute) before deploying (README: Moving users from per-tenant to global).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -579,6 +586,8 @@ def _title(codes: Sequence[str]) -> str:
         return "move the user app into SHARED_APPS"
     if "TF002" in codes:
         return "move the tenant app into SHARED_APPS"
+    if "TF011" in codes:
+        return "make the user app SHARED-only (users shared by every tenant)"
     if codes == ["TF005"]:
         return "add missing initial migrations"
     return "fix " + ", ".join(codes)

@@ -28,6 +28,28 @@ class Verification:
     details: str = ""  # a log excerpt, shown folded
 
 
+# TF011's fix takes the user app out of TENANT_APPS: existing tenant users stay in their schemas
+# (and keep shadowing public's table) until move-users moves them.
+MOVE_USERS_RUNBOOK = (
+    "### Before deploying: move the existing tenant users (TF011)",
+    "",
+    "This branch takes the user app out of TENANT_APPS (users shared by every tenant). It changes "
+    "no table: on a database that already has tenants, each tenant schema keeps its own user "
+    "table, which still shadows the public one and which the tenant's rows reference. Move "
+    'those users into public before deploying, on each such database (README: "Moving users '
+    'from per-tenant to global: `tenantfix move-users`"):',
+    "",
+    "1. Back up the database and stop writes; check out this branch.",
+    '2. `tenantfix move-users --database-url "$DATABASE_URL"`: the plan (read-only): users '
+    "inserted or matched, every foreign key to rewrite, every clash.",
+    '3. `tenantfix move-users --database-url "$DATABASE_URL" --verify`: the whole move and its '
+    "proofs on a clone.",
+    '4. `tenantfix move-users --database-url "$DATABASE_URL" --execute`, then deploy.',
+    "",
+    "A database without tenant users (a new one) needs nothing.",
+)
+
+
 def fingerprint_from_body(body: str) -> str | None:
     found = _FINGERPRINT_RE.findall(body or "")
     return found[-1] if found else None
@@ -131,6 +153,8 @@ def render(
                 "",
                 "</details>",
             ]
+    if any(d.code == "TF011" for d in fixed):
+        out += ["", *MOVE_USERS_RUNBOOK]
     out += [
         "",
         "### Databases that already ran the failing migration",

@@ -22,7 +22,8 @@ def test_noop_user_app_tenant_only():
 
 
 # -- finds --------------------------------------------------------------------------------------
-def test_finds_user_app_in_both_as_warning_without_fix():
+def test_finds_user_app_in_both_as_warning_without_fix_when_the_file_is_unreadable():
+    # the graph's settings file does not exist: no statement is known to hold the entry
     (d,) = run(tf011, graph(tenant=["shop", "users"]))
     assert (d.code, d.severity, d.fixes) == ("TF011", "warning", ())
     assert d.message == "the user app 'users' (users.User) is in both SHARED_APPS and TENANT_APPS"
@@ -55,3 +56,24 @@ def test_finds_each_tenant_type_of_a_multi_type_project():
         "TENANT_TYPES['shops']['APPS']",
         "TENANT_TYPES['blogs']['APPS']",
     ]
+
+
+def test_finds_with_an_unsafe_removal_when_the_entry_is_in_the_tenant_list(tmp_path):
+    import dataclasses
+
+    settings = tmp_path / "proj" / "settings.py"
+    settings.parent.mkdir()
+    lines = [""] * 40
+    lines[29] = "TENANT_APPS = ["
+    lines[30], lines[31], lines[32] = '    "shop",', '    "users",', "]"
+    settings.write_text("\n".join(lines) + "\n")
+    g = dataclasses.replace(graph(tenant=["shop", "users"]), root=str(tmp_path))
+    (d,) = run(tf011, g)
+    (fix,) = d.fixes
+    assert (fix.name, fix.safety, fix.path) == (
+        "remove_app_from_list",
+        "unsafe",
+        "proj/settings.py",
+    )
+    assert dict(fix.args) == {"list_name": "TENANT_APPS", "app": "users", "key_path": ""}
+    assert "tenantfix move-users" in d.fix_summary

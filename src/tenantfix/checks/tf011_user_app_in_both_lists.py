@@ -18,22 +18,33 @@ Example::
     SHARED_APPS = ["django_tenants", "customers", "users", "django.contrib.auth", ...]
     TENANT_APPS = ["shop"]
 
-Fix safety: no automatic fix; it is a policy choice. Users shared by all tenants: remove the app
-from TENANT_APPS (``tenantfix apply`` does when it moves the user app). Users per tenant: keep it
-and silence TF011 with a suppression comment.
+Fix (unsafe, only with ``--unsafe-fixes``): remove the user app from TENANT_APPS (each
+tenant type's APPS), keeping the list's comments, quotes and commas. Unsafe because it changes
+what an existing database means: every tenant schema keeps its own user table, which still
+shadows the public one on the tenant's ``search_path`` and which the tenant tables' foreign keys
+still reference, while tenants created afterwards have none. On a database that has
+tenant users, move them into public with ``tenantfix move-users`` (plan, ``--verify``,
+``--execute``; README: "Moving users from per-tenant to global") before deploying the change. No
+migration is generated: the user app's tables already exist in public. Offered only when the
+entry is written in the tenant list's own assignment (not in a list both lists are built from).
+Users per tenant on purpose: keep the app and silence TF011 with a suppression comment.
 https://django-tenants.readthedocs.io/en/latest/use.html
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
+from pathlib import Path
 
 from tenantfix.checks import Check
 from tenantfix.checks._app_list_fixes import label
-from tenantfix.graph.model import ProjectGraph
-from tenantfix.plan import Diagnostic
+from tenantfix.graph.model import AppList, AppListEntry, ProjectGraph
+from tenantfix.plan import Diagnostic, Fix
 
-check = Check(__name__, severity="warning")
+check = Check(__name__, severity="warning", safety="unsafe")
+
+RUNBOOK = 'README: "Moving users from per-tenant to global: `tenantfix move-users`"'
 
 
 def _user_app_values(graph: ProjectGraph) -> frozenset[str]:
@@ -49,6 +60,66 @@ def _user_app_values(graph: ProjectGraph) -> frozenset[str]:
         if lst is not None
         for value in lst.values
         if value.split(".apps.")[0].rpartition(".")[2] == app_label
+    )
+
+
+def _statement_lines(graph: ProjectGraph, path: str, name: str) -> list[tuple[int, int]]:
+    """Line spans of the statements that bind or extend ``name`` in ``path`` (what the
+    ``remove_app_from_list`` codemod edits: assignments, ``+=`` and ``NAME.append(...)``)."""
+    file = Path(path) if Path(path).is_absolute() else Path(graph.root) / path
+    try:
+        tree = ast.parse(file.read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return []
+    spans: list[tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            targets = [node.target]
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr == "append"
+        ):
+            targets = [node.value.func.value]
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            spans.append((node.lineno, node.end_lineno or node.lineno))
+    return spans
+
+
+def _removal(
+    graph: ProjectGraph, public: AppList, tenant_list: AppList, entry: AppListEntry
+) -> tuple[Fix, ...]:
+    """The unsafe fix, when one edit of the tenant list's own statements removes the entry.
+
+    Not offered when the entry comes from another list (``TENANT_APPS = COMMON + [...]``):
+    editing ``COMMON`` would take the app out of SHARED_APPS too, and editing TENANT_APPS
+    would change nothing. The apply re-check still proves the finding gone.
+    """
+    shared_entry = public.find(frozenset({entry.value}))
+    if shared_entry is not None and shared_entry.location == entry.location:
+        return ()
+    line = entry.location.line
+    spans = _statement_lines(graph, entry.location.path, tenant_list.name)
+    if not any(first <= line <= last for first, last in spans):
+        return ()
+    return (
+        Fix(
+            kind="codemod",
+            name="remove_app_from_list",
+            path=entry.location.path,
+            args=(
+                ("list_name", tenant_list.name),
+                ("app", entry.value),
+                ("key_path", "/".join(tenant_list.key_path)),
+            ),
+            safety="unsafe",
+            description=f"remove {entry.value!r} from {label(tenant_list)}",
+        ),
     )
 
 
@@ -89,6 +160,9 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
             ),
             fix_summary=(
                 f"users shared by every tenant: remove {entry.value!r} from "
-                f"{label(tenant_list)}; users per tenant on purpose: keep it and suppress TF011"
+                f"{label(tenant_list)}; a database with tenant users needs them moved into public with `tenantfix "
+                f"move-users` before deploying that change ({RUNBOOK}); users per tenant on "
+                "purpose: keep it and suppress TF011"
             ),
+            fixes=_removal(graph, public, tenant_list, entry),
         )

@@ -35,6 +35,14 @@ if TYPE_CHECKING:
     from tenantfix.pr_body import Verification
 
 
+MOVE_USERS_NOTE = (
+    "The user app leaves TENANT_APPS (TF011). A database whose tenants already have users keeps "
+    "them in each tenant schema: move them into public with `tenantfix move-users "
+    '--database-url ...` (plan, --verify, --execute) before deploying (README: "Moving users '
+    'from per-tenant to global").'
+)
+
+
 @app.command()
 def apply(
     path: PathArg = Path("."),
@@ -77,7 +85,10 @@ def apply(
     ] = False,
     unsafe_fixes: Annotated[
         bool,
-        typer.Option("--unsafe-fixes", help="Also apply fixes that need a human decision (TF004)."),
+        typer.Option(
+            "--unsafe-fixes",
+            help="Also apply fixes that need a human decision (TF004, TF011, TF015).",
+        ),
     ] = False,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
@@ -355,6 +366,8 @@ def apply(
         err(
             f"Would change {len(result.changes)} file(s): {files}. Nothing was written (--dry-run)."
         )
+        if any(d.code == "TF011" for d in result.fixed):
+            err(MOVE_USERS_NOTE)
         raise typer.Exit(int(ExitCode.FINDINGS))
     if outcome.mode == "working-tree":
         err(f"Changed {len(result.changes)} file(s) in the working tree: {files}.")
@@ -370,5 +383,7 @@ def apply(
             "If `migrate_schemas --shared` already failed on a database, it holds a phantom record of "
             "the user app's migration: run `tenantfix repair-db --database-url ...` there first."
         )
+    if any(d.code == "TF011" for d in result.fixed):
+        err(MOVE_USERS_NOTE)
     if unfixed_fails:
         raise typer.Exit(int(ExitCode.FINDINGS))

@@ -365,7 +365,7 @@ def _user_model(  # type: ignore[no-untyped-def]
             f"the user app {app.label!r} is {where} in the current settings "
             f"({graph.settings.path}): move-users needs it SHARED-only (public holds the "
             "users). Change the settings first (for a user app in both lists, TF011, "
-            "`tenantfix apply` writes that change; otherwise move it from TENANT_APPS to "
+            "`tenantfix apply --unsafe-fixes` writes that change; otherwise move it from TENANT_APPS to "
             "SHARED_APPS yourself), then run move-users. Nothing was changed."
         )
     auth = graph.app("auth")

@@ -192,18 +192,18 @@ def test_plan_with_auth_shared_moves_by_natural_key_and_names_what_stays(hub):
         "twice" in out
     )
     assert (
-        "move 1 membership(s) of people_user_permissions in 3 schema(s) into "
+        "move 1 membership(s) of people_user_permissions in 1 schema(s) into "
         "public.people_user_permissions, each auth_permission row matched by natural key "
         "(content_type_id -> (app_label, model), codename)" in out
     )
     assert (
-        "DECISION people_groups: 3 membership(s) in 3 schema(s) name 2 group(s) public lacks: "
+        "DECISION people_groups: 3 membership(s) in 2 schema(s) name 2 group(s) public lacks: "
         "'globex-only' (2 in globex), 'acme-only' (1 in acme); kept in "
         "people_groups__tenantfix_backup, not invented in public (--create-missing-groups "
         "creates them by name)" in out
     )
     assert (
-        "DECISION people_user_permissions: 1 membership(s) in 3 schema(s) name 1 auth_permission "
+        "DECISION people_user_permissions: 1 membership(s) in 1 schema(s) name 1 auth_permission "
         "row(s) public lacks: 'desk.ticket.close_ticket' (1 in acme); kept in "
         "people_user_permissions__tenantfix_backup, not invented in public (tenantfix never "
         "creates auth_permission rows)" in out
@@ -408,3 +408,31 @@ def test_the_proofs_catch_a_lost_membership(hub):
             "public.people_groups",
             "public.people_groups: 1 membership row(s) the move inserted for acme are gone",
         ]
+
+
+def test_a_tenant_table_referencing_its_own_groups_keeps_that_schemas_memberships(hub):
+    """acme has a table of its own (not in any model tenantfix sees: read from pg_constraint)
+    that references acme.auth_group: acme's auth tables cannot be renamed away, so acme's
+    memberships stay, with the reason; the other schemas move theirs."""
+    repo, db = hub
+    with psycopg.connect(db.url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE acme.team (id serial PRIMARY KEY, "
+            "group_id integer NOT NULL REFERENCES acme.auth_group (id))"
+        )
+    before = data(db)
+    plan = invoke("move-users", str(repo), "--database-url", db.url)
+    assert plan.exit_code == 1, plan.output
+    assert (
+        "DECISION people_groups: 4 membership(s) in 1 schema(s) are not moved (team.group_id "
+        "references the tenant's own auth_group, so auth's tables stay in the tenant schema"
+        in (plan.stdout)
+    )
+    assert "move 3 membership(s) of people_groups in 2 schema(s)" in plan.stdout
+    result = invoke("move-users", str(repo), "--database-url", db.url, "--execute")
+    assert result.exit_code == 0, result.output
+    assert "auth_group" in tables(db, "acme") and "auth_group" not in tables(db, "globex")
+    assert public_groups(db) == [("alice", "editors"), ("carol", "editors"), ("ian", "editors")]
+    undone = invoke("move-users", str(repo), "--database-url", db.url, "--undo")
+    assert undone.exit_code == 0, undone.output
+    assert data(db) == before

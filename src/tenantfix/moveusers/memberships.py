@@ -171,9 +171,10 @@ def shape(conn: Conn, schema: str, table: str, user_tables: set[str]) -> Shape |
         or len(others) != 1
         or any(r.columns != 1 for r in refs)
     ):
+        # no schema name: the plan sums one reason over every schema it holds in
         return (
-            f"{schema}.{table} is not a plain many-to-many table (two single-column foreign "
-            "keys, one to the user table, the other to another table)"
+            f"{'public.' if schema == PUBLIC else ''}{table} is not a plain many-to-many table "
+            "(two single-column foreign keys, one to the user table, one to another table)"
         )
     return Shape(table, info.pk, users[0].column, others[0])
 
@@ -267,8 +268,7 @@ def plan_table(
     if t_key is None or p_key is None or t_key.signature() != p_key.signature():
         return keep(
             f"no natural key of {other} in the catalog (a unique index on values or on keys of "
-            f"tables with one) matches {tenant.other.schema}.{tenant.other.table} to "
-            f"public.{other}",
+            f"tables with one) matches the tenant's {tenant.other.table} to public.{other}",
             owner.app,
             other,
         )
@@ -322,9 +322,12 @@ def retire_tables(
     for t in sorted(own):
         for fk in references_to(conn, schema, t):
             if fk.schema != schema or fk.table not in own | user_app_tables:
+                # no schema name: the plan sums one reason over every schema it holds in
+                where = "" if fk.schema == schema else f"{fk.schema}."
                 return (), (
-                    f"{fk.schema}.{fk.table}.{fk.column} references {schema}.{t}, so {app}'s "
-                    f"tables in {schema} stay, and on search_path they would shadow public's"
+                    f"{where}{fk.table}.{fk.column} references the tenant's own {t}, so {app}'s "
+                    "tables stay in the tenant schema, where on search_path '<tenant>, public' "
+                    "they would shadow public's and the moved memberships would name other rows"
                 )
     return tuple(sorted(own)), None
 

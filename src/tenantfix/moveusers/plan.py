@@ -217,7 +217,7 @@ class MovePlan:
                 f"its constraint recreated (same name, DEFERRABLE INITIALLY DEFERRED"
                 f"{on_delete_clause(on_delete)}) referencing public.{t}"
             )
-        out += membership_lines(moving, where, verbose=verbose, group_table=self.group_table)
+        out += membership_lines(moving, verbose=verbose, group_table=self.group_table)
         tables = sorted({table for s in moving for table, _ in s.app_tables})
         out.append(
             f"rename {', '.join([t, *tables])} to <name>{BACKUP_SUFFIX}{where} (never dropped)"
@@ -247,33 +247,42 @@ class MovePlan:
 
 
 def membership_lines(
-    moving: list[SchemaMove], where: str, *, verbose: bool, group_table: str | None
+    moving: list[SchemaMove], *, verbose: bool, group_table: str | None
 ) -> list[str]:
     """One line per kind of action on the user app's many-to-many tables, counts summed over
-    the schemas (``verbose``: ``moving`` is one schema)."""
+    the schemas it applies to (``verbose``: ``moving`` is one schema)."""
     out: list[str] = []
     moved: dict[tuple[str, str, str], int] = Counter()
     created: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     missing: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    missing_in: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     kept: dict[tuple[str, str], int] = Counter()
+    where: dict[object, set[str]] = defaultdict(set)  # each line's key -> its schemas
+
+    def in_schemas(key: object) -> str:
+        return "" if verbose else f" in {len(where[key])} schema(s)"
+
     for s in moving:
         for m in s.memberships:
             if m.decision == "keep":
-                kept[(m.table, m.reason)] += m.rows
+                if m.rows:
+                    kept[(m.table, m.reason)] += m.rows
+                    where[(m.table, m.reason)].add(s.schema)
                 continue
-            moved[(m.table, m.other_table, m.via)] += m.movable
+            if m.movable:
+                moved[(m.table, m.other_table, m.via)] += m.movable
+                where[(m.table, m.other_table, m.via)].add(s.schema)
             for name, n in m.create:
                 created[(m.table, m.other_table)][name] += n
             for name, n in m.missing:
                 missing[(m.table, m.other_table)][name] += n
-                missing_in[(m.table, m.other_table, name)].add(s.schema)
+                where[(m.table, m.other_table)].add(s.schema)
+                where[(m.table, m.other_table, name)].add(s.schema)
     for (table, other, via), n in sorted(moved.items()):
-        if n:
-            out.append(
-                f"move {n} membership(s) of {table}{where} into public.{table}, each {other} "
-                f"row matched by {via}; one public already has is not added twice"
-            )
+        out.append(
+            f"move {n} membership(s) of {table}{in_schemas((table, other, via))} into "
+            f"public.{table}, each {other} row matched by {via}; one public already has is not "
+            "added twice"
+        )
     for (_table, other), names in sorted(created.items()):
         shown = sorted(names.items())[: None if verbose else 5]
         out.append(
@@ -299,21 +308,18 @@ def membership_lines(
         ranked = sorted(names.items(), key=lambda item: (-item[1], item[0]))
         shown = ranked[:5]
         out.append(
-            f"DECISION {table}: {sum(names.values())} membership(s){where} name {len(names)} "
-            f"{noun}(s) public lacks: "
+            f"DECISION {table}: {sum(names.values())} membership(s)"
+            f"{in_schemas((table, other))} name {len(names)} {noun}(s) public lacks: "
             + ", ".join(
-                f"{name!r} ({n} in {_schemas(missing_in[(table, other, name)])})"
-                for name, n in shown
+                f"{name!r} ({n} in {_schemas(where[(table, other, name)])})" for name, n in shown
             )
             + ("" if len(shown) == len(ranked) else ", ... (--verbose lists each)")
             + f"; kept in {backup_name(table)}, not invented in public ({hint})"
         )
     for (table, reason), n in sorted(kept.items()):
-        if not n:
-            continue  # an empty table: nothing to decide (it is renamed with the others)
         out.append(
-            f"DECISION {table}: {n} membership(s){where} are not moved ({reason}); kept in "
-            f"{backup_name(table)}, never dropped"
+            f"DECISION {table}: {n} membership(s){in_schemas((table, reason))} are not moved "
+            f"({reason}); kept in {backup_name(table)}, never dropped"
         )
     return out
 

@@ -12,7 +12,7 @@ import os
 import shutil
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -256,9 +256,19 @@ def compute_fixes(path: Path, options: Options, *, cache: ExtractCache | None = 
 
             # here, not in the worker: the display lives in this thread's context
             report(f"running makemigrations {' '.join(labels)} (the project's Django)")
+        # Django must start with the fixed settings when a fix is what lets it start (the
+        # router, the ENGINE) or installs the app to generate (INSTALLED_APPS): makemigrations
+        # then runs on a copy with those edits, as it does without the files a regenerate fix
+        # removes. List moves between SHARED_APPS and TENANT_APPS change nothing it generates.
+        startup = {
+            rel: changes[rel]
+            for rel, file_fixes in by_file.items()
+            if rel in changes and any(f.name in _STARTUP_FIXES for f in file_fixes)
+        }
+        overrides = {**dict.fromkeys(removals), **startup}
         with ThreadPoolExecutor(max_workers=1) as pool:
             pending = (
-                pool.submit(_generate, analysis, labels, options, removals) if labels else None
+                pool.submit(_generate, analysis, labels, options, overrides) if labels else None
             )
             copy = scratch_copy(root, changes, shallow=True, real_dirs=_settings_dirs(analysis))
             with copy as scratch:
@@ -385,8 +395,17 @@ def refuse_if_django_cannot_start(analysis: Analysis) -> None:
         )
 
 
+# fixes without which the project's Django cannot start, or cannot see the app to generate
+_STARTUP_FIXES = frozenset(
+    {"set_database_routers", "set_tenant_db_engine", "derive_installed_apps"}
+)
+
+
 def _generate(
-    analysis: Analysis, labels: list[str], options: Options, removals: Sequence[str] = ()
+    analysis: Analysis,
+    labels: list[str],
+    options: Options,
+    overrides: Mapping[str, bytes | None] | None = None,
 ) -> Generation:
     from tenantfix.makemigrations import generate_migrations
     from tenantfix.migration_scope import installed_for
@@ -400,11 +419,12 @@ def _generate(
             installed=installed_for(analysis.graph, labels),
         )
 
-    if not removals:
+    if not overrides:
         return run(analysis.project.root)
-    # Django's loader refuses the cyclic files themselves: makemigrations runs on a copy
-    # without them (same relative paths, so the result maps back onto the project).
-    with scratch_copy(analysis.project.root, dict.fromkeys(removals)) as scratch:
+    # Django's loader refuses the cyclic files a regenerate fix removes, and some settings
+    # fixes are what lets Django start: makemigrations runs on a copy with ``overrides``
+    # written in (same relative paths, so the result maps back onto the project).
+    with scratch_copy(analysis.project.root, dict(overrides)) as scratch:
         return run(scratch)
 
 

@@ -208,9 +208,21 @@ def test_check_apply_and_real_makemigrations_check(target_venv, tmp_path, pg_dat
 
 
 def test_verify_runs_the_fixed_project_on_postgresql(verify_target_venv, tmp_path, pg_server):
+    """verify's driver (drivers/migrate_driver.py) hooks this Django's migrate progress callback
+    and this django-tenants' schema loop: the failure before the fix and the per-schema progress
+    after it come from its events."""
     target, venv = verify_target_venv
     project = init_repo(copy_project(FIXTURES / target.fixture, tmp_path / "portal"))
     python = str(venv.python)
+    broken = tenantfix_cli(
+        "verify", ".", "--python", python, "--database-url", pg_server.url, cwd=project
+    )
+    assert broken.returncode == 4, broken.stdout + broken.stderr
+    assert "schema:    public\n" in broken.stdout
+    assert "migration: admin.0001_initial\n" in broken.stdout
+    assert 'ProgrammingError: relation "users_user" does not exist\n' in broken.stdout
+    assert "Traceback" not in broken.stdout + broken.stderr
+
     dry = tenantfix_cli("apply", ".", "--dry-run", "--python", python, cwd=project)
     (tmp_path / "fix.diff").write_text(dry.stdout)
     git(project, "apply", str(tmp_path / "fix.diff"))
@@ -219,6 +231,9 @@ def test_verify_runs_the_fixed_project_on_postgresql(verify_target_venv, tmp_pat
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Verification passed." in result.stdout
+    done = dict(re.findall(r"(\w+): (\d+)/\2 migrations done", result.stderr))
+    assert set(done) == {"public", "tenantfix_one", "tenantfix_two"}, result.stderr
+    assert len(set(done.values())) == 1 and int(done["public"]) > 10, done
 
 
 def test_verify_names_an_unfillable_tenant_field_on_django22(tmp_path, pg_server):
@@ -288,6 +303,9 @@ def test_django_tenant_schemas_project_on_django22(tmp_path, pg_server, pg_datab
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok      create 2 tenants with domains" in result.stdout
     assert "Verification passed." in result.stdout
+    # tenant_schemas' own schema loop sets connection.schema_name as django-tenants' does
+    done = dict(re.findall(r"(\w+): (\d+)/\2 migrations done", result.stderr))
+    assert set(done) == {"public", "tenantfix_one", "tenantfix_two"}, result.stderr
 
 
 @pytest.mark.parametrize("python", SMOKE_PYTHONS)

@@ -1,12 +1,18 @@
 """Prove a project migrates on a real PostgreSQL, the way production will.
 
-Three steps, each run by the project's own interpreter through :mod:`tenantfix.djangorun`:
+Three steps, each run by the project's own interpreter through ``drivers/migrate_driver.py``
+(started by :mod:`tenantfix.djangorun`):
 
 1. ``manage.py migrate_schemas --shared`` (public);
 2. two tenants with a primary domain each, created through the project's TENANT_MODEL and
    TENANT_DOMAIN_MODEL after ``django.setup()`` (their schemas are created empty, so their
    migrations belong to step 3, as ``auto_create_schema`` would run them);
 3. ``manage.py migrate_schemas`` (public again, then every tenant schema).
+
+What each step did comes from the driver's events (Django's migrate progress callback, the
+schema django-tenants' loop set on the connection, the exception object), not from the
+project's output: per-schema progress while it runs, and a failure's migration, schema,
+exception and project line without reading a traceback.
 
 The database is a scratch one: a database in a throwaway server made from the machine's
 PostgreSQL binaries, or, with ``database_url``, a ``tenantfix_verify_<random>`` database created
@@ -24,10 +30,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tenantfix.db.params import DatabaseParams
-from tenantfix.djangorun import DjangoRunner, RunResult
+from tenantfix.djangorun import DjangoRunner
 from tenantfix.errors import ExitCode, TenantfixError
 
 if TYPE_CHECKING:
+    from tenantfix.migrate_events import DriverRun, Event
     from tenantfix.pr_body import Verification
 
 Progress = Callable[[str], None]
@@ -41,7 +48,9 @@ TENANT_SPECS = (
     {"schema": "tenantfix_two", "domain": "tenantfix-two.localhost", "label": "tenantfix two"},
 )
 
-# Runs in the project's interpreter after django.setup(). Prints one JSON line. Django 2.2 to 6.0
+# Runs in the project's interpreter after django.setup(), in drivers/migrate_driver.py, which
+# provides tenantfix_emit (the side channel: the project's prints cannot be taken for the result).
+# Django 2.2 to 6.0
 # on Python 3.6+: plain syntax only, and what differs between versions is feature-detected (as is
 # django-tenant-schemas, whose tenants carry their own domain_url).
 _CREATE_TENANTS = r"""
@@ -154,7 +163,7 @@ for spec in specs:
         domain.tenant = tenant
         domain.save()
     out["created"].append(spec["schema"])
-print("TENANTFIX-TENANTS " + json.dumps(out))
+tenantfix_emit({"event": "result", "data": out})
 """
 
 
@@ -298,19 +307,63 @@ def _server_version(db: DatabaseParams) -> str:
     return str(row[0]).split()[0] if row else "?"
 
 
-def _failed_step(name: str, run: RunResult) -> StepResult:
-    log = (run.stdout[-3000:] + "\n" + run.stderr[-4000:]).strip()
+def _failed_step(name: str, run: DriverRun) -> StepResult:
+    failure = run.failure
+    log = "\n".join(
+        part.strip()
+        for part in (run.stdout[-3000:], run.stderr[-4000:], failure.traceback if failure else "")
+        if part.strip()
+    )
     return StepResult(
         name=name,
         status="failed",
         command=run.command,
         seconds=run.seconds,
-        migration=run.failed_migration,
-        schema=run.schema,
-        error=run.error,
+        migration=failure.migration if failure else None,
+        schema=failure.schema if failure else None,
+        error=failure.exception if failure else None,
         log=log,
-        where=run.where,
+        where=failure.where if failure else None,
     )
+
+
+class SchemaProgress:
+    """Per-schema progress from the driver's events ("public: 12/40 migrations").
+
+    ``say`` gets a line when a schema starts and when it is done; ``detail`` (a display's
+    transient status, throttled in plain logs) gets every migration.
+    """
+
+    def __init__(self, say: Progress, detail: Progress | None = None) -> None:
+        self.say = say
+        self.detail = detail
+        self.total: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+
+    def __call__(self, event: Event) -> None:
+        schema = event.schema or "?"
+        if event.kind == "plan":
+            self.total[schema] = event.count or 0
+            self.done[schema] = 0
+            if event.count:
+                self.say(f"{schema}: 0/{event.count} migrations")
+            else:
+                self.say(f"{schema}: no migrations to apply")
+        elif event.kind in ("apply_start", "unapply_start") and self.detail is not None:
+            verb = "applying" if event.kind == "apply_start" else "unapplying"
+            self.detail(f"{self._count(schema)}, {verb} {event.migration}")
+        elif event.kind in ("apply_success", "unapply_success"):
+            self.done[schema] = self.done.get(schema, 0) + 1
+            if self.detail is not None:
+                self.detail(self._count(schema))
+        elif event.kind == "schema_done" and self.total.get(schema):
+            took = f" in {event.elapsed:.1f} s" if event.elapsed is not None else ""
+            self.say(f"{self._count(schema)} done{took}")
+
+    def _count(self, schema: str) -> str:
+        total = self.total.get(schema)
+        done = self.done.get(schema, 0)
+        return f"{schema}: {done}/{total} migrations" if total else f"{schema}: {done} migrations"
 
 
 def run_steps(
@@ -318,18 +371,22 @@ def run_steps(
 ) -> tuple[list[StepResult], list[str]]:
     """The three steps on the runner's database; stops at the first failure."""
     say = progress or (lambda _msg: None)
+    # a display's transient per-migration status (cli/_progress.StepProgress.detail), if any
+    detail: Progress | None = getattr(progress, "detail", None)
     steps: list[StepResult] = []
     notes: list[str] = []
 
     say(f"running {SHARED}")
-    shared = runner.manage("migrate_schemas", "--shared", "--noinput")
+    shared = runner.migrate(
+        "migrate_schemas", "--shared", "--noinput", on_event=SchemaProgress(say, detail)
+    )
     if not shared.ok:
         return [_failed_step(SHARED, shared)], notes
     steps.append(StepResult(SHARED, "ok", shared.command, shared.seconds))
 
     say(f"{TENANTS}")
-    created = runner.script(_CREATE_TENANTS, json.dumps(TENANT_SPECS))
-    payload = _payload(created.stdout)
+    created = runner.drive_script(_CREATE_TENANTS, json.dumps(TENANT_SPECS))
+    payload = created.result
     if not created.ok or payload is None:
         return [*steps, _failed_step(TENANTS, created)], notes
     missing = payload.get("missing")
@@ -354,19 +411,13 @@ def run_steps(
     steps.append(StepResult(TENANTS, "ok", created.command, created.seconds))
 
     say(f"running {ALL} (public and {len(TENANT_SPECS)} tenant schemas)")
-    everything = runner.manage("migrate_schemas", "--noinput")
+    everything = runner.migrate(
+        "migrate_schemas", "--noinput", on_event=SchemaProgress(say, detail)
+    )
     if not everything.ok:
         return [*steps, _failed_step(ALL, everything)], notes
     steps.append(StepResult(ALL, "ok", everything.command, everything.seconds))
     return steps, notes
-
-
-def _payload(stdout: str) -> dict[str, object] | None:
-    for line in reversed(stdout.splitlines()):
-        if line.startswith("TENANTFIX-TENANTS "):
-            data = json.loads(line.split(" ", 1)[1])
-            return data if isinstance(data, dict) else None
-    return None
 
 
 def _with_skipped(steps: list[StepResult]) -> tuple[StepResult, ...]:

@@ -25,13 +25,18 @@ def _console(color: str) -> Any:
 
 
 class StepProgress:
-    """``with StepProgress() as p: p("running migrate_schemas --shared")``."""
+    """``with StepProgress() as p: p("running migrate_schemas --shared")``; ``p.detail(...)``
+    for a status that changes often (each migration of a schema)."""
+
+    # plain logs get a detail line only when nothing was printed for this long
+    DETAIL_EVERY = 5.0
 
     def __init__(self, *, quiet: bool = False, color: str = "auto") -> None:
         self.quiet = quiet
         self.color = color
         self._status: Any = None
         self._started = time.monotonic()
+        self._printed = self._started
 
     def __enter__(self) -> StepProgress:
         if _live(self.quiet):
@@ -45,9 +50,17 @@ class StepProgress:
         if self._status is not None:
             self._status.update(f"tenantfix: {message}")
         else:
-            elapsed = time.monotonic() - self._started
-            sys.stderr.write(f"tenantfix: [{elapsed:5.1f}s] {message}\n")
+            now = time.monotonic()
+            sys.stderr.write(f"tenantfix: [{now - self._started:5.1f}s] {message}\n")
             sys.stderr.flush()
+            self._printed = now
+
+    def detail(self, message: str) -> None:
+        """On a terminal the status shows every detail; a plain log one now and then."""
+        if self.quiet:
+            return
+        if self._status is not None or time.monotonic() - self._printed >= self.DETAIL_EVERY:
+            self(message)
 
     def __exit__(
         self,

@@ -606,3 +606,41 @@ def test_a_command_stuck_on_a_lock_is_killed_and_reported_as_that_commands_failu
     assert results[1].error and "killed after 4 s without finishing" in results[1].error
     assert ("notes", "0001_initial") not in records(db, "acme")
     assert ("notes", "0001_initial") in records(db, "globex")
+
+
+def test_sigterm_while_proving_on_the_clone_drops_the_clone(shop_repo, pg_server, pg_database):
+    """CI cancelling a job sends SIGTERM: the clone is dropped as after Ctrl-C (exit 130),
+    the database is untouched, and no traceback is printed."""
+    import signal
+    import subprocess
+    import sys
+
+    db = pg_database
+    notes_in(shop_repo, "neither")
+    tenants_with_data(shop_repo, db)
+    restore_settings(shop_repo)
+    before, dbs = dump(db), databases(pg_server)
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "tenantfix", "repair-db", str(shop_repo)),
+            *("--database-url", db.url, "--verify"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL),
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if "[1/3]" in line:  # the plan is running on the clone
+            proc.send_signal(signal.SIGTERM)
+            break
+    stdout, stderr = proc.communicate(timeout=120)
+    stderr = "".join(seen) + stderr
+    assert proc.returncode == 130, stdout + stderr
+    assert "interrupted" in stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    assert databases(pg_server) == dbs  # the clone was dropped
+    assert dump(db) == before

@@ -78,29 +78,38 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+# SIGTERM is how CI cancels a job, `timeout` ends a command and `docker stop` a container: it
+# gets the same care as Ctrl-C (clean-ups run, the journal is reported, exit 130), where
+# Python's default would end the process on the spot and leave a scratch database behind.
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def _can_handle() -> bool:
-    """Only the main thread can set handlers; an ignored SIGINT (nohup, a background job
-    of a shell without job control) stays ignored, as Python itself leaves it."""
-    return (
-        threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
-    )
+    """Only the main thread can set handlers."""
+    return threading.current_thread() is threading.main_thread()
+
+
+def _handled(signum: int) -> bool:
+    """An ignored signal (nohup, a background job of a shell without job control) stays
+    ignored, as Python itself leaves it."""
+    return signal.getsignal(signum) is not signal.SIG_IGN
 
 
 @contextlib.contextmanager
 def watch() -> Iterator[None]:
-    """Note every SIGINT during the block (and still raise ``KeyboardInterrupt`` as usual)."""
+    """Note every SIGINT or SIGTERM during the block and raise ``KeyboardInterrupt`` for it."""
     _received[0] = False
     _reported[0] = False
     _written.clear()
     if not _can_handle():
         yield
         return
-    previous = signal.signal(signal.SIGINT, _on_sigint)
+    previous = {s: signal.signal(s, _on_sigint) for s in _SIGNALS if _handled(s)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
@@ -118,10 +127,11 @@ def deferred() -> Iterator[None]:
         _received[0] = True
         pending.append(signum)
 
-    previous = signal.signal(signal.SIGINT, note)
+    previous = {s: signal.signal(s, note) for s in _SIGNALS if _handled(s)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if pending:
         raise KeyboardInterrupt

@@ -82,6 +82,10 @@ for schema, people in TENANTS.items():
                 codename="close_ticket", name="Can close a ticket",
             )
             Person.objects.get(username="carol").user_permissions.add(change, close)
+            # acme's editors grant what public's do not; acme-only grants change_person
+            view = Permission.objects.get(content_type=ct, codename="view_person")
+            groups["editors"].permissions.add(view)
+            groups["acme-only"].permissions.add(change, close)
 print("ok")
 """
 
@@ -210,9 +214,16 @@ def test_plan_with_auth_shared_moves_by_natural_key_and_names_what_stays(hub):
     )
     assert (
         "rename the tenant's own copies of now SHARED-only tables (auth_group: 8 row(s), "
-        "auth_group_permissions: 0 row(s), auth_permission: " in out
+        "auth_group_permissions: 3 row(s), auth_permission: " in out
     )
     assert "; in 3 schema(s)) to <name>__tenantfix_backup" in out
+    # a group of the same name that grants other permissions: its members' rights change
+    assert (
+        "WARNING people_groups: 1 group(s) matched by their natural key differ from public's in "
+        "what they grant; after the move their members get public's: 'editors' "
+        "(auth_group_permissions, in acme; only the tenant's grants 1: "
+        "accounts.person.view_person)" in out
+    )
     # one line per kind of action: no schema-by-schema lines without --verbose
     assert "acme:" not in out
     verbose = invoke("move-users", str(repo), "--database-url", db.url, "--verbose")
@@ -278,9 +289,9 @@ def test_create_missing_groups_then_undo(hub):
     plan = invoke("move-users", str(repo), "--database-url", db.url, "--create-missing-groups")
     assert plan.exit_code == 1, plan.output
     assert (
-        "create 2 group(s) in public.auth_group by name (--create-missing-groups; without their "
-        "tenant permissions): 'acme-only' (1 membership(s)), 'globex-only' (2 membership(s))"
-        in plan.stdout
+        "create 2 group(s) in public.auth_group by name (--create-missing-groups; with those of "
+        "their tenant permissions public has): 'acme-only' (1 membership(s)), 'globex-only' "
+        "(2 membership(s))" in plan.stdout
     )
     assert "move 9 membership(s) of people_groups" in plan.stdout
     assert "DECISION people_groups" not in plan.stdout
@@ -302,6 +313,13 @@ def test_create_missing_groups_then_undo(hub):
     assert rows(
         db, "SELECT count(*) FROM public.auth_permission WHERE codename = 'close_ticket'"
     ) == [(0,)]
+    # the created group grants what acme's did, as far as public has those permissions
+    assert rows(
+        db,
+        "SELECT p.codename FROM public.auth_group_permissions gp JOIN public.auth_group g ON "
+        "g.id = gp.group_id JOIN public.auth_permission p ON p.id = gp.permission_id "
+        "WHERE g.name = 'acme-only'",
+    ) == [("change_person",)]
     undone = invoke("move-users", str(repo), "--database-url", db.url, "--undo")
     assert undone.exit_code == 0, undone.output
     assert data(db) == before

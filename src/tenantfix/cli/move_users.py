@@ -276,7 +276,8 @@ def _execute(plan: MovePlan, python: str | None, progress: CountProgress) -> Non
     typer.echo(
         f"Moved: every user of {len(run.moved)} schema(s) is in public.{plan.user_table} "
         "(counted through the map), every rewritten foreign key resolves, inserted users equal "
-        "their backup rows, Django reads every moved password hash, and migrate_schemas has "
+        "their backup rows, every moved group/permission membership is in public (moved + kept "
+        "= backup rows), Django reads every moved password hash, and migrate_schemas has "
         "nothing to apply. Undo with `tenantfix move-users --undo`."
     )
 
@@ -328,7 +329,8 @@ def _prove_on_clone(plan: MovePlan, python: str | None, progress: CountProgress)
             raise typer.Exit(int(ExitCode.VERIFY_FAILED))
         typer.echo(
             "  Proven: every schema moved, every user in public through the map, every "
-            "foreign key resolves, hashes readable, migrate_schemas has nothing to apply."
+            "foreign key resolves, every moved membership in public, hashes readable, "
+            "migrate_schemas has nothing to apply."
         )
 
 

@@ -193,6 +193,10 @@ class M2MPlan:
     movable: int = 0  # memberships whose other side has a public row (or one created)
     missing: tuple[tuple[str, int], ...] = ()  # (row's natural key, memberships) kept
     create: tuple[tuple[str, int], ...] = ()  # (group name, memberships): created in public
+    # rows matched by natural key whose own many-to-many rows differ from public's row's (a
+    # group of the same name with other permissions): (row, attribute table, only the
+    # tenant's, only public's), each a tuple of natural keys' labels
+    differs: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = ()
 
 
 def _other_counts(conn: Conn, schema: str, table: str, column: str) -> dict[str, int]:
@@ -277,10 +281,23 @@ def plan_table(
     movable = 0
     missing: Counter[str] = Counter()
     create: Counter[str] = Counter()
+    differs: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
+    attrs = attributes(conn, schema, tenant.other.table, other)
     for other_id, n in _other_counts(conn, schema, table, tenant.other.column).items():
         key = tenant_keys.get(other_id)
         if key is not None and key in public_ids:
             movable += n
+            for attr, t_sets, p_sets in attrs:
+                mine, theirs = t_sets.get(other_id, set()), p_sets.get(public_ids[key], set())
+                if mine != theirs:
+                    differs.append(
+                        (
+                            label(key),
+                            attr,
+                            tuple(sorted(label(k) for k in mine - theirs)),
+                            tuple(sorted(label(k) for k in theirs - mine)),
+                        )
+                    )
         elif key is not None and ctx.create_missing_groups and _can_create(ctx.group_table, p_key):
             create[label(key)] += n
             movable += n
@@ -292,7 +309,66 @@ def plan_table(
         movable=movable,
         missing=tuple(sorted(missing.items())),
         create=tuple(sorted(create.items())),
+        differs=tuple(differs),
     )
+
+
+Sets = dict[str, set[Key]]  # a row's id -> the natural keys of the rows its M2M table names
+
+
+def attributes(
+    conn: Conn, schema: str, tenant_table: str, public_table: str
+) -> list[tuple[str, Sets, Sets]]:
+    """The many-to-many tables of the other side's own model (``auth_group_permissions``:
+    Group.permissions), from pg_constraint in the tenant and in public: per table, each tenant
+    row's and each public row's set of natural keys (a group's permissions). Only the tables
+    Django names ``<table>_<field>`` for a many-to-many field of that model: the reverse ones
+    (the user's memberships, a permission's groups) say nothing about what the row grants."""
+    out: list[tuple[str, Sets, Sets]] = []
+    for t, p in attribute_shapes(conn, schema, tenant_table, public_table):
+        t_sets = _sets(conn, schema, t)
+        p_sets = _sets(conn, PUBLIC, p)
+        if t_sets is not None and p_sets is not None:
+            out.append((t.table, t_sets, p_sets))
+    return out
+
+
+def attribute_shapes(
+    conn: Conn, schema: str, tenant_table: str, public_table: str
+) -> list[tuple[Shape, Shape]]:
+    out: list[tuple[Shape, Shape]] = []
+    for fk in references_to(conn, schema, tenant_table):
+        if (
+            fk.schema != schema
+            or not fk.table.startswith(public_table + "_")
+            or not table_exists(conn, PUBLIC, fk.table)
+        ):
+            continue
+        t = shape(conn, schema, fk.table, {tenant_table})
+        p = shape(conn, PUBLIC, fk.table, {public_table})
+        if not isinstance(t, str) and not isinstance(p, str):
+            out.append((t, p))
+    return out
+
+
+def _sets(conn: Conn, schema: str, m2m: Shape) -> Sets | None:
+    from psycopg import sql
+
+    key = natural_key(conn, m2m.other.schema, m2m.other.table)
+    if key is None:
+        return None
+    keys = key_values(conn, key)
+    out: Sets = {}
+    for owner, other in conn.execute(
+        sql.SQL("SELECT {}::text, {}::text FROM {}").format(
+            sql.Identifier(m2m.user_column),
+            sql.Identifier(m2m.other.column),
+            sql.Identifier(schema, m2m.table),
+        )
+    ).fetchall():
+        value = keys.get(str(other))
+        out.setdefault(str(owner), set()).add(value if value is not None else (f"#{other}",))
+    return out
 
 
 def _replace(plan: M2MPlan, **changes: object) -> M2MPlan:
@@ -425,49 +501,85 @@ def create_groups(
     conn: Conn, schema: str, table: str, user_table: str, group_table: str | None
 ) -> int:
     """--create-missing-groups: insert the groups ``schema.table``'s memberships name that
-    public lacks, by name; recorded for undo. Returns how many were created."""
+    public lacks, by name, with those of their permissions (the group's own many-to-many
+    rows) whose natural key public has; every row recorded for undo. Returns how many groups
+    were created."""
     from psycopg import sql
 
-    found = resolve(conn, schema, table, user_table)
+    tenant = shape(conn, schema, table, {user_table})
     public = shape(conn, PUBLIC, table, {user_table})
-    if isinstance(found, str) or isinstance(public, str) or not found.missing:
+    if isinstance(tenant, str) or isinstance(public, str):
         return 0
-    key = natural_key(conn, PUBLIC, public.other.table)
-    if key is None or not _can_create(group_table, key):
+    t_key = natural_key(conn, tenant.other.schema, tenant.other.table)
+    p_key = natural_key(conn, PUBLIC, public.other.table)
+    if (
+        t_key is None
+        or p_key is None
+        or t_key.signature() != p_key.signature()
+        or not _can_create(group_table, p_key)
+    ):
         return 0
-    created: list[str] = []
-    for values in sorted(found.missing, key=str):
-        if any(isinstance(v, str) and v.startswith("#") for v in values):
+    tenant_keys = key_values(conn, t_key)
+    public_ids = {v: k for k, v in key_values(conn, p_key).items()}
+    created: dict[str, str] = {}  # tenant group id -> the public group created for it
+    for tenant_id in sorted(_other_counts(conn, schema, table, tenant.other.column)):
+        key = tenant_keys.get(tenant_id)
+        if key is None or key in public_ids:
             continue
         row = conn.execute(
             sql.SQL(
                 "INSERT INTO {} ({}) VALUES (%s) ON CONFLICT DO NOTHING RETURNING {}::text"
             ).format(
-                sql.Identifier(PUBLIC, key.table),
-                sql.Identifier(key.columns[0]),
-                sql.Identifier(key.pk),
+                sql.Identifier(PUBLIC, p_key.table),
+                sql.Identifier(p_key.columns[0]),
+                sql.Identifier(p_key.pk),
             ),
-            (values[0],),
+            (key[0],),
         ).fetchone()
         if row is not None:
-            created.append(str(row[0]))
-    _log_rows(conn, schema, key.table, key.pk, created, "created")
+            created[tenant_id] = str(row[0])
+    _log_rows(conn, schema, p_key.table, p_key.pk, list(created.values()), "created")
+    if created and tenant.other.schema == schema:
+        for t, p in attribute_shapes(conn, schema, tenant.other.table, public.other.table):
+            _copy_attribute(conn, schema, t, p, created)
     return len(created)
 
 
-def move_table(conn: Conn, schema: str, table: str, user_table: str) -> dict[str, int]:
-    """Insert ``schema.table``'s memberships into ``public.table`` (inside the schema's
-    transaction, after the users are in the map). A membership public already has is not
-    duplicated; one whose other side has no public row stays behind. Returns the counts."""
+def _copy_attribute(conn: Conn, schema: str, t: Shape, p: Shape, created: dict[str, str]) -> None:
+    """A created group's permissions: the tenant group's rows of ``t`` (auth_group_permissions)
+    whose other side public has by natural key, inserted into ``p`` for the new group."""
     from psycopg import sql
 
-    from tenantfix.moveusers.execute import MoveRefused
+    t_key = natural_key(conn, t.other.schema, t.other.table)
+    p_key = natural_key(conn, PUBLIC, p.other.table)
+    if t_key is None or p_key is None or t_key.signature() != p_key.signature():
+        return
+    tenant_keys = key_values(conn, t_key)
+    public_ids = {v: k for k, v in key_values(conn, p_key).items()}
+    pairs: list[tuple[str, str]] = []
+    for owner, other in conn.execute(
+        sql.SQL("SELECT {}::text, {}::text FROM {} WHERE {}::text = ANY(%s)").format(
+            sql.Identifier(t.user_column),
+            sql.Identifier(t.other.column),
+            sql.Identifier(schema, t.table),
+            sql.Identifier(t.user_column),
+        ),
+        (sorted(created),),
+    ).fetchall():
+        key = tenant_keys.get(str(other))
+        target = public_ids.get(key) if key is not None else None
+        if target is not None:
+            pairs.append((created[str(owner)], target))
+    ids = _insert_pairs(conn, p, pairs)
+    _log_rows(conn, schema, p.table, p.pk, ids, "attribute")
 
-    found = resolve(conn, schema, table, user_table)
-    public = shape(conn, PUBLIC, table, {user_table})
-    if isinstance(found, str) or isinstance(public, str):
-        raise MoveRefused(f"{schema}.{table}: {found if isinstance(found, str) else public}")
-    types = column_types(conn, PUBLIC, table)
+
+def _insert_pairs(conn: Conn, public: Shape, pairs: list[tuple[str, str]]) -> list[str]:
+    """Insert (owner, other) rows into ``public.<table>``, none that is there already; the
+    ids of the rows inserted."""
+    from psycopg import sql
+
+    types = column_types(conn, PUBLIC, public.table)
     user_col, other_col = public.user_column, public.other.column
     inserted = conn.execute(
         sql.SQL(
@@ -475,16 +587,30 @@ def move_table(conn: Conn, schema: str, table: str, user_table: str) -> dict[str
             "%s::text[]) AS x(u, o) WHERE NOT EXISTS (SELECT 1 FROM {t} p WHERE p.{u} = "
             "x.u::{ut} AND p.{o} = x.o::{ot}) ON CONFLICT DO NOTHING RETURNING {pk}::text"
         ).format(
-            t=sql.Identifier(PUBLIC, table),
+            t=sql.Identifier(PUBLIC, public.table),
             u=sql.Identifier(user_col),
             o=sql.Identifier(other_col),
             ut=sql.SQL(types[user_col]),
             ot=sql.SQL(types[other_col]),
             pk=sql.Identifier(public.pk),
         ),
-        ([u for u, _ in found.pairs], [o for _, o in found.pairs]),
+        ([u for u, _ in pairs], [o for _, o in pairs]),
     ).fetchall()
-    ids = [str(r[0]) for r in inserted]
+    return [str(r[0]) for r in inserted]
+
+
+def move_table(conn: Conn, schema: str, table: str, user_table: str) -> dict[str, int]:
+    """Insert ``schema.table``'s memberships into ``public.table`` (inside the schema's
+    transaction, after the users are in the map). A membership public already has is not
+    duplicated; one whose other side has no public row stays behind. Returns the counts."""
+
+    from tenantfix.moveusers.execute import MoveRefused
+
+    found = resolve(conn, schema, table, user_table)
+    public = shape(conn, PUBLIC, table, {user_table})
+    if isinstance(found, str) or isinstance(public, str):
+        raise MoveRefused(f"{schema}.{table}: {found if isinstance(found, str) else public}")
+    ids = _insert_pairs(conn, public, list(found.pairs))
     _log_rows(conn, schema, table, public.pk, ids, "membership")
     counts = {
         "rows": found.rows,
@@ -497,8 +623,8 @@ def move_table(conn: Conn, schema: str, table: str, user_table: str) -> dict[str
 
 
 def undo_rows(conn: Conn, schema: str) -> int:
-    """Delete the rows the move inserted into public for ``schema`` (memberships, then the
-    groups it created). Returns the number of memberships deleted."""
+    """Delete the rows the move inserted into public for ``schema`` (memberships, the created
+    groups' permissions, then those groups). Returns the number of memberships deleted."""
     from psycopg import sql
 
     rows = conn.execute(
@@ -509,7 +635,7 @@ def undo_rows(conn: Conn, schema: str) -> int:
         (schema,),
     ).fetchall()
     deleted = 0
-    for what in ("membership", "created"):
+    for what in ("membership", "attribute", "created"):
         for table, column, kind, ids in rows:
             if kind != what:
                 continue

@@ -256,6 +256,9 @@ def membership_lines(
     created: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     missing: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     kept: dict[tuple[str, str], int] = Counter()
+    differs: dict[tuple[str, str], dict[tuple[str, str], tuple[set[str], set[str]]]] = defaultdict(
+        dict
+    )
     where: dict[object, set[str]] = defaultdict(set)  # each line's key -> its schemas
 
     def in_schemas(key: object) -> str:
@@ -277,6 +280,11 @@ def membership_lines(
                 missing[(m.table, m.other_table)][name] += n
                 where[(m.table, m.other_table)].add(s.schema)
                 where[(m.table, m.other_table, name)].add(s.schema)
+            for name, attr, mine, theirs in m.differs:
+                differs[(m.table, m.other_table)].setdefault((name, attr), (set(), set()))
+                differs[(m.table, m.other_table)][(name, attr)][0].update(mine)
+                differs[(m.table, m.other_table)][(name, attr)][1].update(theirs)
+                where[(m.table, m.other_table, name, attr)].add(s.schema)
     for (table, other, via), n in sorted(moved.items()):
         out.append(
             f"move {n} membership(s) of {table}{in_schemas((table, other, via))} into "
@@ -287,7 +295,7 @@ def membership_lines(
         shown = sorted(names.items())[: None if verbose else 5]
         out.append(
             f"create {len(names)} group(s) in public.{other} by name (--create-missing-groups; "
-            "without their tenant permissions): "
+            "with those of their tenant permissions public has): "
             + ", ".join(f"{name!r} ({n} membership(s))" for name, n in shown)
             + ("" if len(shown) == len(names) else ", ...")
         )
@@ -315,6 +323,30 @@ def membership_lines(
             )
             + ("" if len(shown) == len(ranked) else ", ... (--verbose lists each)")
             + f"; kept in {backup_name(table)}, not invented in public ({hint})"
+        )
+    for (table, other), rows in sorted(differs.items()):
+        noun = "group" if other == group_table else f"{other} row"
+        listed_rows = sorted(rows.items())[: None if verbose else 5]
+
+        def some(labels: set[str]) -> str:
+            listed = sorted(labels)[: None if verbose else 3]
+            return ", ".join(listed) + ("" if len(listed) == len(labels) else ", ...")
+
+        parts: list[str] = []
+        for (name, attr), (only_t, only_p) in listed_rows:
+            part = f"{name!r} ({attr}"
+            if not verbose:
+                part += f", in {_schemas(where[(table, other, name, attr)])}"
+            if only_t:
+                part += f"; only the tenant's grants {len(only_t)}: {some(only_t)}"
+            if only_p:
+                part += f"; only public's grants {len(only_p)}: {some(only_p)}"
+            parts.append(part + ")")
+        out.append(
+            f"WARNING {table}: {len(rows)} {noun}(s) matched by their natural key differ from "
+            "public's in what they grant; after the move their members get public's: "
+            + "; ".join(parts)
+            + ("" if len(listed_rows) == len(rows) else "; ... (--verbose lists each)")
         )
     for (table, reason), n in sorted(kept.items()):
         out.append(

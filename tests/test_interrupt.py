@@ -14,6 +14,7 @@ test waits for the marker, then interrupts:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -31,6 +32,7 @@ TENANTFIX = Path(sys.executable).parent / "tenantfix"
 SITECUSTOMIZE = """
 import importlib.abc
 import importlib.util
+import contextlib
 import os
 import sys
 import time
@@ -310,3 +312,53 @@ def test_ctrl_c_after_no_commit_wrote_the_files_names_them(writeup_repo, tmp_pat
     assert (writeup_repo / "audit" / "migrations" / "0001_initial.py").is_file()
     assert "Traceback" not in err, err
     assert list(tmpdir.iterdir()) == []
+
+
+STUCK_PYTHON = """#!/bin/sh
+case "$*" in
+  *makemigrations_driver*) echo $$ > "{mark}"; exec sleep 300 ;;
+esac
+exec "{python}" "$@"
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_to_tenantfix_alone_stops_makemigrations_too(signum, writeup_repo, tmp_path):
+    """`kill -INT <pid>` or a CI runner's SIGTERM reaches tenantfix, not its process group:
+    makemigrations (waited on by a worker thread) must stop as well, not run to its end."""
+    work = tmp_path / "work"
+    work.mkdir()
+    mark = work / "reached"
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "NO_COLOR": "1"}
+    wrapper = _executable(work / "python", STUCK_PYTHON.format(mark=mark, python=sys.executable))
+    before = full_snapshot(writeup_repo, tmpdir)
+    proc = subprocess.Popen(
+        [str(TENANTFIX), "apply", str(writeup_repo), "--python", str(wrapper)],
+        cwd=writeup_repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not mark.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "makemigrations never started"
+            time.sleep(0.02)
+        child = int(mark.read_text())
+        os.kill(proc.pid, signum)  # tenantfix alone
+        out, err = proc.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, out + err
+    assert "tenantfix: interrupted; nothing was written" in err, err
+    assert "Traceback" not in out + err, err
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # the stuck child is gone
+    assert full_snapshot(writeup_repo, tmpdir) == before

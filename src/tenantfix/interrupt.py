@@ -20,6 +20,10 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import subprocess
 
 NOTHING_WRITTEN = "nothing was written"
 
@@ -75,7 +79,47 @@ def raise_if_received() -> None:
 
 def _on_sigint(signum: int, frame: FrameType | None) -> None:
     _received[0] = True
+    # A terminal's Ctrl-C reaches the whole process group; `kill -INT <pid>` and a CI runner's
+    # SIGTERM reach tenantfix alone: its children hear it from here.
+    for proc in list(_children):
+        with contextlib.suppress(OSError):
+            proc.send_signal(signal.SIGINT)
     raise KeyboardInterrupt
+
+
+_children: list[subprocess.Popen[str]] = []
+_GRACE = 5.0  # seconds a child gets to stop after SIGINT before it is killed
+
+
+def wait_child(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """``proc.communicate()`` for a child a worker thread waits on, which stops with us.
+
+    An interrupt reaches the child (see :func:`_on_sigint`), and one that does not stop
+    within a few seconds is killed, so the worker's wait, and the main thread's wait for the
+    worker, end. ``subprocess.TimeoutExpired`` after ``timeout`` seconds, as ``run`` does.
+    """
+    import subprocess
+    import time
+
+    _children.append(proc)
+    try:
+        started = time.monotonic()
+        stopping: float | None = None
+        while True:
+            try:
+                return proc.communicate(timeout=0.25)
+            except subprocess.TimeoutExpired:
+                now = time.monotonic()
+                if _received[0]:
+                    stopping = stopping or now
+                    if now - stopping > _GRACE:
+                        proc.kill()
+                elif now - started > timeout:
+                    proc.kill()
+                    proc.communicate()
+                    raise subprocess.TimeoutExpired(proc.args, timeout) from None
+    finally:
+        _children.remove(proc)
 
 
 # SIGTERM is how CI cancels a job, `timeout` ends a command and `docker stop` a container: it

@@ -122,15 +122,18 @@ def _run(
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         try:
-            proc = subprocess.run(
+            child = subprocess.Popen(
                 [interpreter, str(DRIVER), str(spec)],
                 cwd=project_dir,
                 env=env,
-                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=600,
-                check=False,
             )
+            # a worker thread waits here: the child must stop when tenantfix is interrupted
+            stdout, stderr = interrupt.wait_child(child, timeout=600)
+            proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
         except FileNotFoundError:
             raise TenantfixError(
                 f"the project interpreter {interpreter!r} does not exist; pass --python with the "

@@ -73,9 +73,29 @@ def test_a_list_both_lists_are_built_from_gets_no_fix(tmp_path):
     )
     (finding,) = tf011(root)
     assert not finding["fixable"], finding
+    assert "by hand: 'users' is written at proj/settings.py:8" in finding["fix_summary"]
     before = tree(root)
     applied = invoke("apply", "--no-commit", "--unsafe-fixes", str(root))
     assert applied.exit_code == 0, applied.output
+    assert tree(root) == before
+
+
+def test_a_starred_common_list_gets_no_fix(tmp_path):
+    """`*COMMON_APPS` spread into both lists (seen on ExpoPythonist/saas_backoffice)."""
+    root = project(
+        tmp_path,
+        "TENANT_APPS = [\n    *COMMON,\n    'shop',\n]",
+        shared=(
+            'COMMON = [\n    "users",  # on the public schema and the others too\n]\n'
+            'SHARED_APPS = [\n    "django_tenants",\n    "customers",\n'
+            '    "django.contrib.admin",\n    "django.contrib.auth",\n'
+            '    "django.contrib.contenttypes",\n    *COMMON,\n]\n'
+        ),
+    )
+    (finding,) = tf011(root)
+    assert not finding["fixable"] and "by hand" in finding["fix_summary"], finding
+    before = tree(root)
+    assert invoke("apply", "--no-commit", "--unsafe-fixes", str(root)).exit_code == 0
     assert tree(root) == before
 
 

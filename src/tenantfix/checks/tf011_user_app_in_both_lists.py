@@ -25,8 +25,10 @@ shadows the public one on the tenant's ``search_path`` and which the tenant tabl
 still reference, while tenants created afterwards have none. On a database that has
 tenant users, move them into public with ``tenantfix move-users`` (plan, ``--verify``,
 ``--execute``; README: "Moving users from per-tenant to global") before deploying the change. No
-migration is generated: the user app's tables already exist in public. Offered only when the
-entry is written in the tenant list's own assignment (not in a list both lists are built from).
+migration is generated: the user app's tables already exist in public. Code that creates a
+user per tenant (an ``admin`` made on each tenant's creation) then writes into public, where the
+second such username clashes. Offered only when the entry is written in the tenant list's own
+assignment (not in a list both lists are built from).
 Users per tenant on purpose: keep the app and silence TF011 with a suppression comment.
 https://django-tenants.readthedocs.io/en/latest/use.html
 """
@@ -143,6 +145,16 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
             if app_label == "auth"
             else ""
         )
+        fixes = _removal(graph, public, tenant_list, entry)
+        by_hand = (
+            ""
+            if fixes
+            else (
+                f" — by hand: {entry.value!r} is written at {entry.location}, not in "
+                f"{label(tenant_list)}'s own assignment (a list both lists are built from), so "
+                "no single edit removes it from the tenant list only"
+            )
+        )
         yield Diagnostic(
             code=check.code,
             message=(
@@ -160,9 +172,10 @@ def run(graph: ProjectGraph) -> Iterator[Diagnostic]:
             ),
             fix_summary=(
                 f"users shared by every tenant: remove {entry.value!r} from "
-                f"{label(tenant_list)}; a database with tenant users needs them moved into public with `tenantfix "
-                f"move-users` before deploying that change ({RUNBOOK}); users per tenant on "
-                "purpose: keep it and suppress TF011"
+                f"{label(tenant_list)}; a database with tenant users needs them moved into "
+                f"public with `tenantfix move-users` before deploying that change ({RUNBOOK}); "
+                "users per tenant on "
+                "purpose: keep it and suppress TF011" + by_hand
             ),
-            fixes=_removal(graph, public, tenant_list, entry),
+            fixes=fixes,
         )

@@ -61,6 +61,23 @@ for _alias in _aliases:
     # the other libpq keywords of the database URL (sslmode, sslrootcert, ...), as libpq takes them
     _options.update(_json.loads(_os.environ["TENANTFIX_DB_OPTIONS"]))
     _db["OPTIONS"] = _options
+
+# A process started by the project itself while tenantfix's migrate driver runs (django-tenants'
+# subprocess executor: manage.py migrate_schemas --schema X per tenant) reports its migrations
+# to the driver's side channel too; see drivers/migrate_driver.py.
+if _os.environ.get("TENANTFIX_MIGRATE_DRIVER") and _os.environ.get("TENANTFIX_MIGRATE_EVENTS"):
+    import sys as _sys
+
+    if "tenantfix_migrate_driver" not in _sys.modules:
+        import importlib.util as _util
+
+        _spec = _util.spec_from_file_location(
+            "tenantfix_migrate_driver", _os.environ["TENANTFIX_MIGRATE_DRIVER"]
+        )
+        _driver = _util.module_from_spec(_spec)
+        _sys.modules["tenantfix_migrate_driver"] = _driver
+        _spec.loader.exec_module(_driver)
+        _driver.install_when_imported()
 '''
 
 _APPLYING = re.compile(r"^(?:\[(?P<prefix>[^\]]*)\]\s*)?\s*Applying (?P<migration>[\w.]+)\.\.\.")

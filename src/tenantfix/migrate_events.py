@@ -169,6 +169,7 @@ def run_driver(
         **runner.env(),
         "TENANTFIX_MIGRATE_EVENTS": str(events_path),
         "TENANTFIX_PROJECT_ROOT": str(runner.root),
+        "TENANTFIX_MIGRATE_DRIVER": str(DRIVER),
     }
     events: list[Event] = []
     reader = _Tail(events_path)

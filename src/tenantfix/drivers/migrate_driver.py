@@ -38,6 +38,8 @@ from typing import Any, Dict, Optional, Tuple
 
 EVENTS = "TENANTFIX_MIGRATE_EVENTS"
 ROOT = "TENANTFIX_PROJECT_ROOT"
+DRIVER = "TENANTFIX_MIGRATE_DRIVER"  # this file's path, for processes started by the project
+MODULE = "tenantfix_migrate_driver"
 
 _state = {
     "connection": None,  # the connection of the migrate running in this process
@@ -45,6 +47,7 @@ _state = {
     "started": None,
     "checks": [],  # the last system check run's messages
     "recorded": [],  # exceptions already reported (re-raised through outer frames)
+    "installed": False,
 }  # type: Dict[str, Any]
 
 
@@ -207,11 +210,48 @@ def install() -> None:
     checks.run_checks = checked
 
 
+class _InstallWhenImported:
+    """A ``sys.meta_path`` entry that installs the hooks right after Django's migrate command
+    module is imported. For processes that are not the driver but report to it: django-tenants'
+    subprocess executor starts ``manage.py migrate_schemas --schema X`` per tenant, which loads
+    tenantfix's settings override (``djangorun._OVERRIDE``) before anything of Django's
+    management; importing the command there, in the middle of the settings, would be too early."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "django.core.management.commands.migrate":
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        loader = getattr(spec, "loader", None)
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run_module = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            run_module(module)
+            install()
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def install_when_imported() -> None:
+    """Called from the settings override of a process the driver did not start itself."""
+    if os.environ.get(EVENTS) and not _state.get("installed"):
+        _state["installed"] = True
+        sys.meta_path.insert(0, _InstallWhenImported())
+
+
 def main(spec_path: str) -> int:
     with open(spec_path, encoding="utf-8") as fh:
         spec = json.load(fh)
     # run as `python <path>`: sys.path[0] is this directory; the project's comes first instead
     sys.path[0] = os.getcwd()
+    # the settings override then finds the hooks installed here (not a second copy)
+    sys.modules[MODULE] = sys.modules[__name__]
+    _state["installed"] = True
     code = 0
     try:
         import django

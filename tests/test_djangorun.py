@@ -81,3 +81,23 @@ def snapshot_files(project):
     return {
         p.relative_to(project).as_posix(): p.read_bytes() for p in project.rglob("*") if p.is_file()
     }
+
+
+def test_summarize_skips_frozen_frames(tmp_path, monkeypatch):
+    """A frame Python names '<frozen importlib._bootstrap>' is no file of the project, even
+    when tenantfix runs from inside the project (it resolved against the current directory)."""
+    from tenantfix.tracebacks import summarize
+
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / "settings.py").write_text("import absent_app\n")
+    monkeypatch.chdir(tmp_path)
+    output = (
+        "Traceback (most recent call last):\n"
+        f'  File "{tmp_path}/proj/settings.py", line 1, in <module>\n'
+        "    import absent_app\n"
+        '  File "<frozen importlib._bootstrap>", line 1324, in _find_and_load\n'
+        "ModuleNotFoundError: No module named 'absent_app'\n"
+    )
+    failure = summarize(output, tmp_path)
+    assert failure.location == "proj/settings.py:1"
+    assert failure.exception == "ModuleNotFoundError: No module named 'absent_app'"

@@ -258,3 +258,21 @@ def test_a_driver_that_cannot_report_is_a_plain_failure(tmp_path, pg_server):
     assert run.failure.exception == (
         "the process exited with status 1 without reporting an exception"
     )
+
+
+def test_an_app_that_is_not_installed_points_at_no_frozen_frame(fixed_tree, tmp_path, pg_server):
+    """Seen on MrMika96/banking_api (drf_spectacular only in its dev requirements): the import
+    fails inside importlib's frozen bootstrap, which is no file of the project."""
+    project = _copy(fixed_tree, tmp_path)
+    settings = project / "accreditation_portal" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            "    'core',\n", "    'core',\n    'tenantfix_absent_app',\n", 1
+        )
+    )
+    ran = tenantfix(
+        "verify", ".", "--database-url", pg_server.url, cwd=project, tmpdir=tmp_path / "t"
+    )
+    assert_clean_failure(ran, 4)
+    assert "error:     ModuleNotFoundError: No module named 'tenantfix_absent_app'\n" in ran.stdout
+    assert "<frozen" not in ran.stdout and "at:" not in ran.stdout, ran.stdout

@@ -59,6 +59,8 @@ def summarize(output: str, project_root: Path, *, ours: tuple[Path, ...] = ()) -
         if match is None:
             continue
         path = Path(match.group("path"))
+        if not path.is_absolute():
+            continue  # "<frozen importlib._bootstrap>", "<string>": no file of the project
         try:
             resolved = path.resolve()
             rel = resolved.relative_to(root)

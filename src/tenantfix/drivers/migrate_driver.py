@@ -93,6 +93,8 @@ def _project_frame(exc: BaseException) -> Tuple[Optional[str], Optional[str]]:
         seen.add(id(current))
         found = None  # type: Optional[Tuple[str, Optional[str]]]
         for frame in traceback.extract_tb(current.__traceback__):
+            if not os.path.isabs(frame.filename):
+                continue  # "<frozen importlib._bootstrap>", "<string>": no file of the project
             path = os.path.realpath(frame.filename)
             if path == here or not path.startswith(root + os.sep):
                 continue

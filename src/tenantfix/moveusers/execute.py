@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tenantfix.moveusers.memberships import Context
 from tenantfix.moveusers.names import LOG_TABLE, MAP_TABLE, PUBLIC, backup_name
 from tenantfix.moveusers.plan import (
     MovePlan,
@@ -122,7 +123,7 @@ def _log(
 
 
 def move_schema(
-    conn: Conn, plan: MovePlan, planned: SchemaMove, hook: Hook | None
+    conn: Conn, plan: MovePlan, planned: SchemaMove, hook: Hook | None, memo: Context | None = None
 ) -> tuple[int, int, tuple[int, int, int]]:
     """Inside the caller's transaction. Returns (inserted, matched, memberships: inserted,
     already in public, kept)."""
@@ -132,6 +133,7 @@ def move_schema(
     from tenantfix.moveusers.mapping import map_schema
 
     schema, table = planned.schema, plan.user_table
+    memo = memo or Context({}, None)
     pk = plan.public.pk
     assert pk is not None and plan.public.pk_type is not None
     tenant_t, public_t = sql.Identifier(schema, table), sql.Identifier(PUBLIC, table)
@@ -233,7 +235,7 @@ def move_schema(
                 sql.SQL(on_delete_clause(fk.on_delete)),
             )
         )
-    memberships = _move_memberships(conn, plan, planned)
+    memberships = _move_memberships(conn, plan, planned, memo)
     if hook is not None:
         hook(schema, conn)
     for name in (table, *app_tables, *retired):
@@ -259,7 +261,9 @@ def move_schema(
     return inserted, len(mapped) - inserted, memberships
 
 
-def _move_memberships(conn: Conn, plan: MovePlan, planned: SchemaMove) -> tuple[int, int, int]:
+def _move_memberships(
+    conn: Conn, plan: MovePlan, planned: SchemaMove, memo: Context
+) -> tuple[int, int, int]:
     """The user app's many-to-many tables: the memberships that move are inserted into
     public (groups created first with --create-missing-groups); the decision on each table is
     logged for the proofs. Returns (memberships inserted, already in public, kept behind)."""
@@ -273,7 +277,7 @@ def _move_memberships(conn: Conn, plan: MovePlan, planned: SchemaMove) -> tuple[
             continue
         if plan.create_missing_groups:
             create_groups(conn, planned.schema, m.table, plan.user_table, plan.group_table)
-        counts = move_table(conn, planned.schema, m.table, plan.user_table)
+        counts = move_table(conn, planned.schema, m.table, plan.user_table, memo)
         inserted += counts["inserted"]
         present += counts["moved"] - counts["inserted"]
         kept += counts["kept"]
@@ -296,6 +300,7 @@ def execute_move(
         raise ValueError("a plan made before public had its user table is never executed")
     run = MoveRun(plan)
     todo = plan.to_move
+    memo = Context({}, None)  # public's catalog (never its rows) read once for all schemas
     with connect(plan.database) as conn:
         ensure_record_tables(conn)
     conn = connect(plan.database)
@@ -307,7 +312,7 @@ def execute_move(
                 with conn.transaction():
                     if table_exists(conn, planned.schema, backup_name(plan.user_table)):
                         continue  # moved by a concurrent or earlier run since the plan
-                    inserted, matched, memberships = move_schema(conn, plan, planned, hook)
+                    inserted, matched, memberships = move_schema(conn, plan, planned, hook, memo)
             except KeyboardInterrupt:
                 run.interrupted = planned.schema
                 break

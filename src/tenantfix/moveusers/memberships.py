@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
 from tenantfix.moveusers.catalog import (
     Reference,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from tenantfix.graph.model import ProjectGraph
 
 Key = tuple[object, ...]  # a natural key's values; a foreign key's value is its target's Key
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +65,20 @@ class Context:
     owners: Mapping[str, Owner]  # table -> the app whose model it is (from the project graph)
     group_table: str | None  # auth.Group's table: the only table --create-missing-groups writes
     create_missing_groups: bool = False
-    _public_ids: dict[str, dict[Key, str]] = field(default_factory=dict)
+    _public: dict[tuple[str, ...], object] = field(default_factory=dict)
+
+    def public(self, key: tuple[str, ...], read: Callable[[], T]) -> T:
+        """What the plan reads of public, once for all schemas (public does not change while
+        the plan is read; execute reads it again inside each schema's transaction): 200
+        tenants made the same public reads 200 times, most of the plan's time."""
+        if key not in self._public:
+            self._public[key] = read()
+        return self._public[key]  # type: ignore[return-value]
 
     def public_ids(self, conn: Conn, key: NaturalKey) -> dict[Key, str]:
-        """The plan's read of public's rows by natural key (execute reads them again)."""
-        if key.table not in self._public_ids:
-            self._public_ids[key.table] = {v: k for k, v in key_values(conn, key).items()}
-        return self._public_ids[key.table]
+        return self.public(
+            ("ids", key.table), lambda: {v: k for k, v in key_values(conn, key).items()}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,10 +243,10 @@ def plan_table(
     def keep(reason: str, owner: str = "", other: str = "") -> M2MPlan:
         return M2MPlan(table, rows, "keep", reason, owner, other)
 
-    if not table_exists(conn, PUBLIC, table):
+    if not ctx.public(("exists", table), lambda: table_exists(conn, PUBLIC, table)):
         return keep(f"public has no {table} table")
     tenant = shape(conn, schema, table, {user_table})
-    public = shape(conn, PUBLIC, table, {user_table})
+    public = ctx.public(("shape", table), lambda: shape(conn, PUBLIC, table, {user_table}))
     if isinstance(tenant, str) or isinstance(public, str):
         return keep(tenant if isinstance(tenant, str) else str(public))
     other = public.other.table
@@ -268,7 +277,7 @@ def plan_table(
         # the tenant's table was created against public's (the app was shared then too)
         return _replace(base, via="ids (they already name public's rows)", movable=rows)
     t_key = natural_key(conn, tenant.other.schema, tenant.other.table)
-    p_key = natural_key(conn, PUBLIC, other)
+    p_key = ctx.public(("key", other), lambda: natural_key(conn, PUBLIC, other))
     if t_key is None or p_key is None or t_key.signature() != p_key.signature():
         return keep(
             f"no natural key of {other} in the catalog (a unique index on values or on keys of "
@@ -282,7 +291,7 @@ def plan_table(
     missing: Counter[str] = Counter()
     create: Counter[str] = Counter()
     differs: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
-    attrs = attributes(conn, schema, tenant.other.table, other)
+    attrs = attributes(conn, schema, tenant.other.table, other, ctx)
     for other_id, n in _other_counts(conn, schema, table, tenant.other.column).items():
         key = tenant_keys.get(other_id)
         if key is not None and key in public_ids:
@@ -317,7 +326,7 @@ Sets = dict[str, set[Key]]  # a row's id -> the natural keys of the rows its M2M
 
 
 def attributes(
-    conn: Conn, schema: str, tenant_table: str, public_table: str
+    conn: Conn, schema: str, tenant_table: str, public_table: str, ctx: Context
 ) -> list[tuple[str, Sets, Sets]]:
     """The many-to-many tables of the other side's own model (``auth_group_permissions``:
     Group.permissions), from pg_constraint in the tenant and in public: per table, each tenant
@@ -325,27 +334,31 @@ def attributes(
     Django names ``<table>_<field>`` for a many-to-many field of that model: the reverse ones
     (the user's memberships, a permission's groups) say nothing about what the row grants."""
     out: list[tuple[str, Sets, Sets]] = []
-    for t, p in attribute_shapes(conn, schema, tenant_table, public_table):
+    for t, p in attribute_shapes(conn, schema, tenant_table, public_table, ctx):
         t_sets = _sets(conn, schema, t)
-        p_sets = _sets(conn, PUBLIC, p)
+        p_sets = ctx.public(("sets", p.table), partial(_sets, conn, PUBLIC, p))
         if t_sets is not None and p_sets is not None:
             out.append((t.table, t_sets, p_sets))
     return out
 
 
 def attribute_shapes(
-    conn: Conn, schema: str, tenant_table: str, public_table: str
+    conn: Conn, schema: str, tenant_table: str, public_table: str, ctx: Context | None = None
 ) -> list[tuple[Shape, Shape]]:
+    memo = ctx or Context({}, None)  # execute: a fresh read of public inside the transaction
     out: list[tuple[Shape, Shape]] = []
     for fk in references_to(conn, schema, tenant_table):
         if (
             fk.schema != schema
             or not fk.table.startswith(public_table + "_")
-            or not table_exists(conn, PUBLIC, fk.table)
+            or not memo.public(("exists", fk.table), partial(table_exists, conn, PUBLIC, fk.table))
         ):
             continue
         t = shape(conn, schema, fk.table, {tenant_table})
-        p = shape(conn, PUBLIC, fk.table, {public_table})
+        p = memo.public(
+            ("attr-shape", fk.table),
+            partial(shape, conn, PUBLIC, fk.table, {public_table}),
+        )
         if not isinstance(t, str) and not isinstance(p, str):
             out.append((t, p))
     return out
@@ -420,15 +433,23 @@ class Resolved:
 
 
 def resolve(
-    conn: Conn, schema: str, table: str, user_table: str, *, backup: bool = False
+    conn: Conn,
+    schema: str,
+    table: str,
+    user_table: str,
+    *,
+    backup: bool = False,
+    memo: Context | None = None,
 ) -> Resolved | str:
     """Map ``schema.table``'s memberships (its backup's, after the move) to public ids: users
-    through the map, the other side by natural key (or by id when it names public's rows)."""
+    through the map, the other side by natural key (or by id when it names public's rows).
+    ``memo`` keeps public's catalog reads (shapes, keys; never rows) over a run's schemas."""
     from psycopg import sql
 
+    memo = memo or Context({}, None)
     source = backup_name(table) if backup else table
     tenant = shape(conn, schema, source, {backup_name(user_table) if backup else user_table})
-    public = shape(conn, PUBLIC, table, {user_table})
+    public = memo.public(("shape", table), partial(shape, conn, PUBLIC, table, {user_table}))
     if isinstance(tenant, str) or isinstance(public, str):
         return tenant if isinstance(tenant, str) else str(public)
     rows = conn.execute(
@@ -448,7 +469,9 @@ def resolve(
     public_ids: dict[Key, str] = {}
     if not same:
         t_key = natural_key(conn, tenant.other.schema, tenant.other.table)
-        p_key = natural_key(conn, PUBLIC, public.other.table)
+        p_key = memo.public(
+            ("key", public.other.table), partial(natural_key, conn, PUBLIC, public.other.table)
+        )
         if t_key is None or p_key is None or t_key.signature() != p_key.signature():
             return f"no natural key matches {tenant.other.table} to public.{public.other.table}"
         tenant_keys = key_values(conn, t_key)
@@ -599,15 +622,18 @@ def _insert_pairs(conn: Conn, public: Shape, pairs: list[tuple[str, str]]) -> li
     return [str(r[0]) for r in inserted]
 
 
-def move_table(conn: Conn, schema: str, table: str, user_table: str) -> dict[str, int]:
+def move_table(
+    conn: Conn, schema: str, table: str, user_table: str, memo: Context | None = None
+) -> dict[str, int]:
     """Insert ``schema.table``'s memberships into ``public.table`` (inside the schema's
     transaction, after the users are in the map). A membership public already has is not
     duplicated; one whose other side has no public row stays behind. Returns the counts."""
 
     from tenantfix.moveusers.execute import MoveRefused
 
-    found = resolve(conn, schema, table, user_table)
-    public = shape(conn, PUBLIC, table, {user_table})
+    memo = memo or Context({}, None)
+    found = resolve(conn, schema, table, user_table, memo=memo)
+    public = memo.public(("shape", table), partial(shape, conn, PUBLIC, table, {user_table}))
     if isinstance(found, str) or isinstance(public, str):
         raise MoveRefused(f"{schema}.{table}: {found if isinstance(found, str) else public}")
     ids = _insert_pairs(conn, public, list(found.pairs))
@@ -650,7 +676,9 @@ def undo_rows(conn: Conn, schema: str) -> int:
     return deleted
 
 
-def check_schema(conn: Conn, schema: str, user_table: str) -> list[str]:
+def check_schema(
+    conn: Conn, schema: str, user_table: str, memo: Context | None = None
+) -> list[str]:
     """The proof for one moved schema: every membership the log says moved resolves in public
     (user through the map, other side by its key) and is there; the counts add up."""
     from psycopg import sql
@@ -667,7 +695,7 @@ def check_schema(conn: Conn, schema: str, user_table: str) -> list[str]:
         table = str(table)
         counts = json.loads(str(detail))
         backup = backup_name(table)
-        found = resolve(conn, schema, table, user_table, backup=True)
+        found = resolve(conn, schema, table, user_table, backup=True, memo=memo)
         if isinstance(found, str):
             problems.append(f"{schema}.{backup}: {found}")
             continue

@@ -32,7 +32,7 @@ def check_database(conn: Conn, plan: MovePlan) -> list[str]:
     """Problems found in the schemas the map records as moved (empty: proven)."""
     from psycopg import sql
 
-    from tenantfix.moveusers.memberships import check_schema
+    from tenantfix.moveusers.memberships import Context, check_schema
     from tenantfix.moveusers.undo import moved_schemas
 
     table, pk = plan.user_table, plan.public.pk
@@ -40,6 +40,7 @@ def check_database(conn: Conn, plan: MovePlan) -> list[str]:
     public_t, map_t = sql.Identifier(PUBLIC, table), sql.Identifier(PUBLIC, MAP_TABLE)
     problems: list[str] = []
     compared = [c for c in plan.public.columns if c not in (pk, *plan.public.unique)]
+    memo = Context({}, None)  # public's catalog read once for all schemas
     for schema in moved_schemas(conn):
         backup = sql.Identifier(schema, table + BACKUP_SUFFIX)
         users = _one(conn, sql.SQL("SELECT count(*) FROM {}").format(backup))
@@ -78,7 +79,7 @@ def check_database(conn: Conn, plan: MovePlan) -> list[str]:
         )
         if differing:
             problems.append(f"{schema}: {differing} inserted user(s) differ from their backup row")
-        problems += check_schema(conn, schema, table)
+        problems += check_schema(conn, schema, table, memo)
         fks = conn.execute(
             sql.SQL(
                 "SELECT table_name, column_name FROM {} WHERE schema = %s AND kind = 'fk' AND "

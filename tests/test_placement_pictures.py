@@ -102,3 +102,25 @@ def test_json_carries_the_placement() -> None:
         "after": [True, False],
     }
     assert finding["crossing"]["source"] == "admin.LogEntry.user"
+
+
+def test_pr_body_names_repair_db_only_when_a_fixed_finding_fails_a_migration() -> None:
+    """A TF009-only pull request (majid-cj/django_tenant_react) carried the runbook for
+    databases that ran a failing migration, although no migration fails there."""
+
+    def body(select: str, project: Path) -> str:
+        analysis = analyse(project, Options(select=(select,)))
+        assert analysis.diagnostics
+        return render(
+            title="Fix",
+            fixed=analysis.diagnostics,
+            changes={},
+            originals={},
+            base="main",
+            base_sha="0" * 40,
+            fingerprint="abc",
+        )
+
+    assert "tenantfix repair-db" in body("TF001", WRITEUP)
+    tf009 = FIXTURES / "tf009_django_tenants_not_first__not_first" / "before"
+    assert "repair-db" not in body("TF009", tf009)

@@ -80,6 +80,27 @@ def _change_summary(old: bytes | None, new: bytes | None) -> str:
     return f"modified, +{added} -{removed}"
 
 
+# Only a fix of a finding that makes a migration fail can leave databases with phantom records.
+REPAIR_RUNBOOK = (
+    "### Databases that already ran the failing migration",
+    "",
+    "A database where `migrate_schemas --shared` already failed (or half-ran) keeps migration "
+    "records for tables that do not exist. After merging, on each such database:",
+    "",
+    '1. `tenantfix repair-db --database-url "$DATABASE_URL"` — finds those phantom records and '
+    "resets them (migration records only, never tables or rows).",
+    "2. `python manage.py migrate_schemas --shared`",
+    "3. `python manage.py migrate_schemas --tenant`",
+    "",
+    "New databases need nothing special.",
+)
+
+
+def _fails_a_migration(diagnostic: Diagnostic) -> bool:
+    prediction = diagnostic.prediction
+    return prediction is not None and prediction.step.startswith("migrate_schemas")
+
+
 def render(
     *,
     title: str,
@@ -155,19 +176,9 @@ def render(
             ]
     if any(d.code == "TF011" for d in fixed):
         out += ["", *MOVE_USERS_RUNBOOK]
+    if any(_fails_a_migration(d) for d in fixed):
+        out += ["", *REPAIR_RUNBOOK]
     out += [
-        "",
-        "### Databases that already ran the failing migration",
-        "",
-        "A database where `migrate_schemas --shared` already failed (or half-ran) keeps migration "
-        "records for tables that do not exist. After merging, on each such database:",
-        "",
-        '1. `tenantfix repair-db --database-url "$DATABASE_URL"` — finds those phantom records and '
-        "resets them (migration records only, never tables or rows).",
-        "2. `python manage.py migrate_schemas --shared`",
-        "3. `python manage.py migrate_schemas --tenant`",
-        "",
-        "New databases need nothing special.",
         "",
         "---",
         f"<sub>Opened by tenantfix {__version__}. This pull request is kept up to date: when "

@@ -179,6 +179,10 @@ REFUSED_AT_STARTUP = {
         "TF010",
         "DATABASE_ROUTERS setting must contain 'django_tenants.routers.TenantSyncRouter'",
     ),
+    "tf010_tenant_router_or_backend_missing__with_app_without_migrations": (
+        "TF010",
+        "DATABASE_ROUTERS setting must contain 'django_tenants.routers.TenantSyncRouter'",
+    ),
     "tf014_tenant_settings_invalid__tenant_apps_empty": ("TF014", "TENANT_APPS is empty"),
     "tf014_tenant_settings_invalid__user_model_app_not_installed": (
         "TF014",

@@ -311,7 +311,11 @@ def _failed_step(name: str, run: DriverRun) -> StepResult:
     failure = run.failure
     log = "\n".join(
         part.strip()
-        for part in (run.stdout[-3000:], run.stderr[-4000:], failure.traceback if failure else "")
+        for part in (
+            run.stdout[-3000:],
+            run.stderr[-4000:],
+            failure.traceback[-6000:] if failure else "",
+        )
         if part.strip()
     )
     return StepResult(

@@ -150,6 +150,12 @@ def test_failing_tenant_migration_named_from_structured_data(fixed_tree, tmp_pat
     )
     assert verbose.code == 4
     assert "Traceback (most recent call last)" in verbose.stdout  # the log, on request
+    quiet = tenantfix(
+        "verify", "-q", ".", "--database-url", pg_server.url, cwd=project, tmpdir=tmp_path / "t"
+    )
+    assert quiet.code == 4
+    assert "migrations" not in quiet.stderr and "tenantfix: [" not in quiet.stderr, quiet.stderr
+    assert "schema:    tenantfix_one\n" in quiet.stdout  # the report itself stays
 
 
 def test_migrate_like_prints_from_settings_do_not_fool_verify(fixed_tree, tmp_path, pg_server):

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from tenantfix.graph.model import AppList, AppListEntry, Location, ProjectGraph, ProjectSettings
+from tenantfix.plan import Fix, Safety
 
 
 def label(app_list: AppList) -> str:
     """``SHARED_APPS`` or ``TENANT_TYPES['public']['APPS']``, as the user wrote it."""
     return app_list.name + "".join(f"[{k!r}]" for k in app_list.key_path)
+
+
+def removal(app_list: AppList, entry: AppListEntry, safety: Safety) -> Fix:
+    """The codemod taking ``entry`` out of ``app_list`` (TF001-TF004 moves, TF011)."""
+    return Fix(
+        kind="codemod",
+        name="remove_app_from_list",
+        path=entry.location.path,
+        args=(
+            ("list_name", app_list.name),
+            ("app", entry.value),
+            ("key_path", "/".join(app_list.key_path)),
+        ),
+        safety=safety,
+        description=f"remove {entry.value!r} from {label(app_list)}",
+    )
 
 
 def literal_target(app_list: AppList) -> tuple[tuple[str, str], ...] | None:

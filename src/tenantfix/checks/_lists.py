@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tenantfix.checks._app_list_fixes import label, removal
 from tenantfix.graph.model import App, AppList, AppListEntry, Location, ProjectGraph
 from tenantfix.plan import Fix, Prediction
 
@@ -73,30 +74,15 @@ def share_app_fixes(
                 ("key_path", "/".join(public.key_path)),
             ),
             safety="safe" if safety == "safe" else "unsafe",
-            description=f"add {value!r} to {_label(public)}",
+            description=f"add {value!r} to {label(public)}",
         )
     ]
     if move:
-        for lst, entry in tenant_entries(graph, app):
-            fixes.append(
-                Fix(
-                    kind="codemod",
-                    name="remove_app_from_list",
-                    path=entry.location.path,
-                    args=(
-                        ("list_name", lst.name),
-                        ("app", entry.value),
-                        ("key_path", "/".join(lst.key_path)),
-                    ),
-                    safety="safe" if safety == "safe" else "unsafe",
-                    description=f"remove {entry.value!r} from {_label(lst)}",
-                )
-            )
+        fixes += [
+            removal(lst, entry, "safe" if safety == "safe" else "unsafe")
+            for lst, entry in tenant_entries(graph, app)
+        ]
     return tuple(fixes)
-
-
-def _label(lst: AppList) -> str:
-    return lst.name + "".join(f"[{k!r}]" for k in lst.key_path)
 
 
 def public_list_label(graph: ProjectGraph) -> str:
@@ -107,7 +93,7 @@ def public_list_label(graph: ProjectGraph) -> str:
             if graph.settings.has_multi_type_tenants
             else "SHARED_APPS"
         )
-    return _label(public)
+    return label(public)
 
 
 def user_model_table(graph: ProjectGraph) -> str:

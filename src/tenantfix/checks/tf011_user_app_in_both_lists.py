@@ -40,7 +40,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tenantfix.checks import Check
-from tenantfix.checks._app_list_fixes import label
+from tenantfix.checks._app_list_fixes import label, removal
 from tenantfix.graph.model import AppList, AppListEntry, ProjectGraph
 from tenantfix.plan import Diagnostic, Fix
 
@@ -109,20 +109,7 @@ def _removal(
     spans = _statement_lines(graph, entry.location.path, tenant_list.name)
     if not any(first <= line <= last for first, last in spans):
         return ()
-    return (
-        Fix(
-            kind="codemod",
-            name="remove_app_from_list",
-            path=entry.location.path,
-            args=(
-                ("list_name", tenant_list.name),
-                ("app", entry.value),
-                ("key_path", "/".join(tenant_list.key_path)),
-            ),
-            safety="unsafe",
-            description=f"remove {entry.value!r} from {label(tenant_list)}",
-        ),
-    )
+    return (removal(tenant_list, entry, "unsafe"),)
 
 
 @check.register

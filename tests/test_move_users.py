@@ -174,7 +174,7 @@ def test_plan_names_every_clash_and_groups_actions(hub):
     )
     assert plan.exit_code == 1, plan.output
     out = plan.stdout
-    assert "Tenant schemas: 3 (3 to move, 0 already moved, 0 without a people table)" in out
+    assert "Tenant schemas: 3 (3 to move, 0 already moved, 0 without the user table people)" in out
     # alice of globex is alice of acme (same e-mail, other case): 14 inserted, 1 mapped
     assert "insert 14 user(s) into public.people in 3 schema(s)" in out
     assert "map 1 user(s) onto the public user with the same email in 3 schema(s)" in out

@@ -399,11 +399,16 @@ def retire_tables(
     user_app_tables: set[str],
 ) -> tuple[tuple[str, ...], str | None]:
     """The tenant's own tables of ``app`` (a SHARED-only app now), which would shadow public's
-    on search_path, and why they cannot be renamed (a table outside them references them)."""
-    own = {t for t, o in ctx.owners.items() if o.app == app} & tenant_tables
+    on search_path, and why they cannot be renamed (a table outside them references them).
+
+    ``app`` may be the user app itself (AUTH_USER_MODEL = auth.User: the memberships name
+    auth's own Group and Permission): its user tables (``user_app_tables``) are renamed by the
+    move anyway and their references rewritten, so they are neither retired here nor a reason
+    to keep the rest."""
+    own = {t for t, o in ctx.owners.items() if o.app == app} & tenant_tables - user_app_tables
     # the app's auto-created many-to-many tables (auth_group_permissions): <model table>_<field>,
     # every foreign key into the app's own tables
-    for t in sorted(tenant_tables - own):
+    for t in sorted(tenant_tables - own - user_app_tables):
         if any(t.startswith(m + "_") for m in own):
             refs = references_from(conn, schema, t)
             if refs and all(r.schema == schema and r.table in own for r in refs):

@@ -147,8 +147,8 @@ class MovePlan:
         states = Counter(s.state for s in self.schemas)
         out.append(
             f"Tenant schemas: {len(self.schemas)} ({states['move']} to move, "
-            f"{states['done']} already moved, {states['absent']} without a "
-            f"{self.user_table} table)"
+            f"{states['done']} already moved, {states['absent']} without the user table "
+            f"{self.user_table})"
         )
         if self.public_missing:
             out.append(

@@ -65,6 +65,16 @@ def move_users(
             "Permissions are never created.",
         ),
     ] = False,
+    retire_user_app_tables: Annotated[
+        bool,
+        typer.Option(
+            "--retire-user-app-tables",
+            help="The user app's other tables (models other than the user) hold rows in a "
+            "tenant schema: rename them to <table>__tenantfix_backup anyway (their rows stay "
+            "there, no longer visible to the application). Off by default: the move is "
+            "refused naming each table, schema and row count. Empty ones are always renamed.",
+        ),
+    ] = False,
     execute: Annotated[
         bool, typer.Option("--execute", help="Run the plan (default: only print it).")
     ] = False,
@@ -102,8 +112,11 @@ def move_users(
     tenant's user tables renamed to <table>__tenantfix_backup. Memberships of the user
     model's many-to-many tables (groups, permissions) move into public when the app they
     name is SHARED-only, matched by natural key (group name; permission app, model and
-    codename); the rest stay in the backup tables and the plan says why. Nothing is ever
-    dropped; a rerun continues where a stopped run left off; --undo reverses it.
+    codename); the rest stay in the backup tables and the plan says why. The user app's
+    other tables (models other than the user; their rows are not moved) are renamed to
+    backups too when empty; rows in them refuse the move unless --retire-user-app-tables.
+    Nothing is ever dropped; a rerun continues where a stopped run left off; --undo
+    reverses it.
 
     Out of scope: the reverse move (global users back to per-tenant users).
 
@@ -143,6 +156,7 @@ def move_users(
                 python=project_interpreter,
                 allow_missing_public=allow_missing_public,
                 create_missing_groups=create_missing_groups,
+                retire_user_app_tables=retire_user_app_tables,
             )
 
         plan = planned(allow_missing_public=True)
@@ -308,6 +322,7 @@ def _prove_on_clone(plan: MovePlan, python: str | None, progress: CountProgress)
             settings=plan.project.settings_module,
             python=python,
             create_missing_groups=plan.create_missing_groups,
+            retire_user_app_tables=plan.retire_user_app_tables,
         )
         same = [(s.schema, s.inserts, s.matches) for s in on_clone.to_move] == [
             (s.schema, s.inserts, s.matches) for s in plan.to_move

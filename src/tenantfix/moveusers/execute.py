@@ -143,7 +143,7 @@ def move_schema(
     now = {fk.constraint for fk in references_to(conn, schema, table)}
     expected = {fk.constraint for fk in planned.fks}
     app_tables = [t for t, _ in planned.app_tables]
-    retired = [t for t, _ in planned.retire]
+    retired = [t for t, _ in (*planned.retire, *planned.retire_app)]
     if not expected <= now or any(
         not table_exists(conn, schema, t) for t in (*app_tables, *retired)
     ):

@@ -56,6 +56,7 @@ class Owner:
     app: str
     shared: bool
     tenant: bool
+    model: str = ""  # app_label.Model
 
 
 @dataclass
@@ -230,7 +231,9 @@ def context(graph: ProjectGraph, *, create_missing_groups: bool = False) -> Cont
     for app in graph.apps:
         shared, tenant = graph.is_shared(app), graph.is_tenant(app)
         for model in app.concrete_models:
-            owners.setdefault(model.table, Owner(app.label, shared, tenant))
+            owners.setdefault(
+                model.table, Owner(app.label, shared, tenant, f"{app.label}.{model.name}")
+            )
     group = graph.model("auth.Group")
     return Context(owners, group.table if group else None, create_missing_groups)
 
@@ -390,6 +393,27 @@ def _replace(plan: M2MPlan, **changes: object) -> M2MPlan:
     return dataclasses.replace(plan, **changes)  # type: ignore[arg-type]
 
 
+def own_tables(
+    conn: Conn,
+    schema: str,
+    app: str,
+    tenant_tables: set[str],
+    ctx: Context,
+    exclude: set[str],
+) -> set[str]:
+    """The tenant's tables of ``app``'s models (their ``db_table``, from the project graph) and
+    of their auto-created many-to-many tables, ``exclude`` left out."""
+    own = {t for t, o in ctx.owners.items() if o.app == app} & tenant_tables - exclude
+    # the app's auto-created many-to-many tables (auth_group_permissions): <model table>_<field>,
+    # every foreign key into the app's own tables
+    for t in sorted(tenant_tables - own - exclude):
+        if any(t.startswith(m + "_") for m in own):
+            refs = references_from(conn, schema, t)
+            if refs and all(r.schema == schema and r.table in own for r in refs):
+                own.add(t)
+    return own
+
+
 def retire_tables(
     conn: Conn,
     schema: str,
@@ -405,14 +429,7 @@ def retire_tables(
     auth's own Group and Permission): its user tables (``user_app_tables``) are renamed by the
     move anyway and their references rewritten, so they are neither retired here nor a reason
     to keep the rest."""
-    own = {t for t, o in ctx.owners.items() if o.app == app} & tenant_tables - user_app_tables
-    # the app's auto-created many-to-many tables (auth_group_permissions): <model table>_<field>,
-    # every foreign key into the app's own tables
-    for t in sorted(tenant_tables - own - user_app_tables):
-        if any(t.startswith(m + "_") for m in own):
-            refs = references_from(conn, schema, t)
-            if refs and all(r.schema == schema and r.table in own for r in refs):
-                own.add(t)
+    own = own_tables(conn, schema, app, tenant_tables, ctx, user_app_tables)
     for t in sorted(own):
         for fk in references_to(conn, schema, t):
             if fk.schema != schema or fk.table not in own | user_app_tables:

@@ -90,6 +90,8 @@ class SchemaMove:
     records: tuple[tuple[str, str], ...] = ()  # user-app migration records to add
     memberships: tuple[M2MPlan, ...] = ()  # what happens to each app table's memberships
     retire: tuple[tuple[str, int], ...] = ()  # tenant copies of now-shared tables (rows)
+    # the user app's other tables (models other than the user: rows never moved), renamed too
+    retire_app: tuple[tuple[str, int], ...] = ()
 
     @property
     def inserts(self) -> int:
@@ -121,6 +123,7 @@ class MovePlan:
     public_missing: bool = False  # planned before repair-db's steps create public's table
     create_missing_groups: bool = False
     group_table: str | None = None  # auth.Group's table (--create-missing-groups writes it)
+    retire_user_app_tables: bool = False  # the opt-in: rename them even when they hold rows
 
     @property
     def clashes(self) -> tuple[Clash, ...]:
@@ -237,6 +240,7 @@ class MovePlan:
                 "search_path '<tenant>, public' they would shadow public's, and the moved "
                 "memberships name public's rows (never dropped)"
             )
+        out += self._retire_app_lines(moving, verbose=verbose)
         records = sum(len(s.records) for s in moving)
         if records:
             out.append(
@@ -244,6 +248,30 @@ class MovePlan:
                 "migrate_schemas has nothing to do"
             )
         return out
+
+    def _retire_app_lines(self, moving: list[SchemaMove], *, verbose: bool) -> list[str]:
+        counts: dict[str, int] = Counter()
+        where: set[str] = set()
+        for s in moving:
+            for table, rows in s.retire_app:
+                counts[table] += rows
+                where.add(s.schema)
+        if not counts:
+            return []
+        listed = ", ".join(f"{table}: {rows} row(s)" for table, rows in sorted(counts.items()))
+        in_schemas = "" if verbose else f"; in {len(where)} schema(s)"
+        rows = sum(counts.values())
+        why = (
+            f"{rows} row(s) stay in the backups and will no longer be visible to the "
+            "application, which reads public's tables after the move (--retire-user-app-tables)"
+            if rows
+            else "empty in every schema"
+        )
+        return [
+            f"rename the other tables of the user app {self.user_app!r} ({listed}{in_schemas}) to "
+            f"<name>{BACKUP_SUFFIX}: {why}; on search_path '<tenant>, public' they would shadow "
+            "public's, and tenantfix moves the rows of the user model only (never dropped)"
+        ]
 
 
 def membership_lines(
@@ -422,6 +450,7 @@ def plan_move(
     python: str | None = None,
     allow_missing_public: bool = False,
     create_missing_groups: bool = False,
+    retire_user_app_tables: bool = False,
 ) -> MovePlan:
     """Read-only: the project's settings and the database, and the plan.
 
@@ -453,6 +482,7 @@ def plan_move(
                 auth_shared,
                 context(graph, create_missing_groups=create_missing_groups),
                 allow_missing_public,
+                retire_user_app_tables,
             )
     except psycopg.Error as exc:
         raise _refuse(
@@ -501,6 +531,7 @@ def _plan(
     auth_shared: bool,
     ctx: Context,
     allow_missing_public: bool = False,
+    retire_user_app_tables: bool = False,
 ) -> MovePlan:
     import dataclasses
 
@@ -606,7 +637,25 @@ def _plan(
         memberships, retire = _memberships(
             conn, schema, user_table, app_tables, set(tenant.tables), ctx, public_missing
         )
-        for table, _ in retire:
+        retire_app: tuple[tuple[str, int], ...] = ()
+        if not public_missing:  # decided once repair-db's steps have created public's tables
+            retire, retire_app, problems = _user_app_tables(
+                conn,
+                schema,
+                user_app,
+                {user_table, *dict(app_tables)},
+                memberships,
+                retire,
+                set(tenant.tables),
+                ctx,
+                retire_user_app_tables,
+            )
+            refusals += problems
+            # a table renamed to its backup keeps its foreign keys to the user table's backup:
+            # the backups stay one consistent snapshot, nothing of them is rewritten
+            gone = {t for t, _ in (*retire, *retire_app)}
+            fks = [fk for fk in fks if fk.table not in gone]
+        for table, _ in (*retire, *retire_app):
             if len(backup_name(table)) > 63 or backup_name(table) in tenant.tables:
                 refusals.append(
                     f"{schema}.{table}: the backup name {backup_name(table)!r} is taken or longer "
@@ -625,6 +674,7 @@ def _plan(
                 tuple(records),
                 memberships,
                 retire,
+                retire_app,
             )
         )
     return MovePlan(
@@ -643,6 +693,7 @@ def _plan(
         public_missing=public_missing,
         create_missing_groups=ctx.create_missing_groups,
         group_table=ctx.group_table,
+        retire_user_app_tables=retire_user_app_tables,
     )
 
 
@@ -681,3 +732,57 @@ def _memberships(
             continue
         retire += [(t, row_count(conn, schema, t)) for t in tables]
     return tuple(plans), tuple(retire)
+
+
+def _user_app_tables(
+    conn: Conn,
+    schema: str,
+    user_app: str,
+    user_tables: set[str],
+    memberships: tuple[M2MPlan, ...],
+    retire: tuple[tuple[str, int], ...],
+    tenant_tables: set[str],
+    ctx: Context,
+    opt_in: bool,
+) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...], list[str]]:
+    """The user app's tables other than the user model's (users.SupportMessage): SHARED-only
+    now, so public's copies serve the application and the tenant's would shadow them.
+    tenantfix does not move their rows: empty ones are renamed to backups with the user
+    tables; one holding rows refuses the move (each named), unless ``opt_in``.
+
+    The tables the memberships name (auth's Group and Permission when the user model is
+    auth.User) are matched by natural key and decided by the membership code: left out.
+    Returns (``retire`` without these tables, these tables with their rows, refusals)."""
+    from tenantfix.db.inspect import row_count
+    from tenantfix.moveusers.catalog import references_to
+    from tenantfix.moveusers.memberships import own_tables
+
+    named = {m.other_table for m in memberships if m.owner == user_app and m.other_table}
+    own = own_tables(conn, schema, user_app, tenant_tables, ctx, user_tables)
+    mapped = {t for t in own if t in named or any(t.startswith(o + "_") for o in named)}
+    extra = sorted(own - mapped)
+    found = [(t, row_count(conn, schema, t)) for t in extra]
+    problems: list[str] = []
+    allowed = own | user_tables | {t for t, _ in retire}
+    for table, rows in found:
+        model = ctx.owners[table].model if table in ctx.owners else f"a {user_app} many-to-many"
+        for fk in references_to(conn, schema, table):
+            if fk.schema != schema or fk.table not in allowed:
+                problems.append(
+                    f"{fk.schema}.{fk.table}.{fk.column} (constraint {fk.constraint}) references "
+                    f"{schema}.{table} ({model}'s table, of the user app {user_app!r}, which "
+                    "must be renamed to a backup so that it does not shadow public's): "
+                    "tenantfix does not rewrite that reference. Nothing was changed."
+                )
+        if rows and not opt_in:
+            problems.append(
+                f"{schema}.{table} ({model}'s table, of the user app {user_app!r}) holds "
+                f"{rows} row(s): with {user_app!r} SHARED-only the application reads "
+                f"public.{table}, and the tenant's table would shadow it on search_path "
+                "'<tenant>, public'; tenantfix moves the rows of the user model only. Move or "
+                f"export those rows yourself, or keep {user_app!r} in TENANT_APPS, or pass "
+                f"--retire-user-app-tables to rename the table to {backup_name(table)} anyway "
+                "(its rows kept there, no longer visible to the application)"
+            )
+    remaining = tuple((t, n) for t, n in retire if t not in extra)
+    return remaining, tuple(found), problems

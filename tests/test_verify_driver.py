@@ -282,3 +282,43 @@ def test_an_app_that_is_not_installed_points_at_no_frozen_frame(fixed_tree, tmp_
     assert_clean_failure(ran, 4)
     assert "error:     ModuleNotFoundError: No module named 'tenantfix_absent_app'\n" in ran.stdout
     assert "<frozen" not in ran.stdout and "at:" not in ran.stdout, ran.stdout
+
+
+def test_repair_batches_read_the_events_not_the_output(fixed_tree, tmp_path, pg_server):
+    """repair-db's batches (batchrun) run in the same driver: per command what was applied and
+    where a command failed come from events, not from the migrate-like lines a migration
+    prints."""
+    from tenantfix.batchrun import run_batch
+
+    project = _copy(fixed_tree, tmp_path)
+    migration = project / "checklists" / "migrations" / "0002_backfill.py"
+    migration.write_text(FAILING_MIGRATION.replace("{schema}", "tenantfix_two"))
+    commands = [
+        ("migrate_schemas", "--shared"),
+        ("migrate_schemas", "--schema=tenantfix_one"),
+        ("migrate_schemas", "--schema=tenantfix_two"),
+    ]
+    started: list[int] = []
+    with (
+        scratch_database(pg_server.url) as (db, _),
+        DjangoRunner(project, SETTINGS, db, all_aliases=True) as runner,
+    ):
+        assert runner.drive_script("import sys").ok  # settings and Django load
+        first = run_batch(runner, commands[:1])
+        assert [r.ok for r in first] == [True]
+        assert runner.drive_script(_CREATE_TENANTS, json.dumps(TENANT_SPECS)).ok
+        results = run_batch(runner, commands[1:], before_each=started.append)
+    assert started == [0, 1]
+    assert "checklists.0002_backfill" in first[0].applied and first[0].schema == "public"
+    one, two = results
+    assert one.ok and one.schema == "tenantfix_one"
+    assert one.applied == first[0].applied  # every migration, the printing one included
+    assert not any("decoy" in m for m in one.applied)
+    assert not two.ok
+    assert two.command == "python manage.py migrate_schemas --schema=tenantfix_two"
+    assert two.failed_migration == "checklists.0002_backfill"
+    assert two.schema == "tenantfix_two"
+    assert two.error == "RuntimeError: checklist backfill failed in tenantfix_two"
+    line = _line_of(migration, "raise RuntimeError")
+    assert two.where is not None
+    assert two.where.startswith(f"checklists/migrations/0002_backfill.py:{line}: raise")

@@ -2,41 +2,20 @@
 
 A repair over 200 tenant schemas is 200 ``migrate_schemas --schema=<s> <app> zero --fake``
 commands; as separate processes each pays Django's start-up (about 1 s, measured). Here one
-process runs them in order through Django's ``call_command`` (the same parser and command as
-``manage.py``), prints a marker line around each, and stops at the first failure. The parent
-reads the markers as they come, so progress is per command, and builds one
-:class:`~tenantfix.djangorun.RunResult` per command, as if each had been its own process.
+process, ``drivers/migrate_driver.py``, runs them in order through Django's ``call_command``
+(the same parser and command as ``manage.py``) and stops at the first failure. Its events
+(:mod:`tenantfix.migrate_events`) mark where each command starts and ends and carry what it
+applied and how it failed; the parent reads them as they come, so progress is per command, and
+builds one :class:`~tenantfix.djangorun.RunResult` per command, as if each had been its own
+process. What the project prints is kept for --verbose only.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import threading
-import time
 from collections.abc import Callable, Sequence
 
-from tenantfix.db.connect import scrub
-from tenantfix.djangorun import DjangoRunner, RunResult, final_exception, parse_output
-
-_SCRIPT = r"""
-import json, sys, time, traceback
-import django
-django.setup()
-from django.core.management import call_command
-for i, args in enumerate(json.loads(sys.argv[1])):
-    print("TENANTFIX-BEGIN %d" % i, flush=True)
-    started = time.monotonic()
-    try:
-        call_command(*args)
-    except BaseException:
-        traceback.print_exc()
-        sys.stdout.flush()
-        print("TENANTFIX-FAILED %d %.3f" % (i, time.monotonic() - started), flush=True)
-        sys.exit(1)
-    sys.stdout.flush()
-    print("TENANTFIX-OK %d %.3f" % (i, time.monotonic() - started), flush=True)
-"""
+from tenantfix.djangorun import DjangoRunner, RunResult
+from tenantfix.migrate_events import DriverRun, Event, run_driver
 
 
 def run_batch(
@@ -46,127 +25,91 @@ def run_batch(
     before_each: Callable[[int], None] | None = None,
     into: list[RunResult] | None = None,
     timeout_per_command: float = 300.0,
+    checks: bool = False,
 ) -> list[RunResult]:
     """Run ``commands`` (arguments after ``manage.py``) in order in one process.
 
     Returns one result per command that started; the last one failed if the batch stopped.
     Each result is also appended to ``into`` as it comes, so a caller interrupted by Ctrl-C
-    knows which commands finished.
+    knows which commands finished. ``checks``: run Django's system checks before each command,
+    as ``manage.py`` does (``call_command`` skips them).
     """
-    argv = [runner.python, "-c", _SCRIPT, json.dumps([list(c) for c in commands])]
-    proc = subprocess.Popen(
-        argv,
-        cwd=runner.root,
-        env=runner.env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    errors: list[str] = []
-    # stderr is drained on a thread: a chatty command must not block on a full pipe
-    drain = threading.Thread(target=lambda: errors.extend(proc.stderr or ()), daemon=True)
-    drain.start()
-    watchdog = _Watchdog(proc, timeout_per_command)
     results: list[RunResult] = into if into is not None else []
     first = len(results)
-    current: int | None = None
-    lines: list[str] = []
-    stderr_mark = 0
-    try:
-        for line in proc.stdout:
-            if line.startswith("TENANTFIX-BEGIN "):
-                current, lines = int(line.split()[1]), []
-                stderr_mark = len(errors)
-                watchdog.reset()
-                if before_each is not None:
-                    before_each(current)
-                continue
-            if line.startswith(("TENANTFIX-OK ", "TENANTFIX-FAILED ")) and current is not None:
-                failed = line.startswith("TENANTFIX-FAILED ")
-                if failed:
-                    drain.join(timeout=10)  # the traceback was printed before the marker
-                results.append(
-                    _result(runner, commands[current], lines, errors[stderr_mark:], failed, line)
-                )
-                current = None
-                continue
-            lines.append(line)
-        proc.wait()
-        drain.join(timeout=10)
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    finally:
-        watchdog.stop()
-    if watchdog.fired and current is not None:
-        # killed mid-command: a failure of that command, so the caller still says what
-        # took effect before it
-        errors.append(
-            f"tenantfix: killed after {timeout_per_command:.0f} s without finishing "
-            "(a lock held by another session?)\n"
-        )
-    if current is not None or (proc.returncode != 0 and not any(not r.ok for r in results[first:])):
-        # the process died outside a command (settings, django.setup()) or mid-command
-        index = current if current is not None else len(results) - first
-        failed_args = commands[index] if index < len(commands) else commands[-1]
-        results.append(
-            _result(runner, failed_args, lines, errors[stderr_mark:], True, "", proc.returncode)
-        )
+    window: list[Event] = []  # the events of the command running now
+    state: dict[str, int | None] = {"current": None, "failed": None}
+
+    def on_event(event: Event) -> None:
+        index = event.data.get("index")
+        if event.kind == "command_start" and isinstance(index, int):
+            state["current"] = index
+            window.clear()
+            if before_each is not None:
+                before_each(index)
+        elif event.kind == "command_done" and isinstance(index, int):
+            results.append(_result(commands[index], window, event.elapsed))
+            state["current"] = None
+        elif event.kind == "command_failed" and isinstance(index, int):
+            state["failed"] = index  # its result needs the output, read when the process ends
+        else:
+            window.append(event)
+
+    spec = {"commands": [list(c) for c in commands], "checks": checks}
+    shown = ("python", "manage.py", "<batch>")
+    run = run_driver(
+        runner,
+        spec,
+        shown,
+        on_event,
+        timeout=timeout_per_command,
+        timeout_restarts_on="command_start",
+    )
+    failed = state["failed"] if state["failed"] is not None else state["current"]
+    if failed is None and not run.ok and len(results) - first < len(commands):
+        failed = len(results) - first  # the process died before a command started (settings)
+    if failed is not None:
+        results.append(_failure(commands[failed], window, run, timeout_per_command))
     return results[first:]
 
 
-def _result(
-    runner: DjangoRunner,
-    args: Sequence[str],
-    lines: list[str],
-    errors: list[str],
-    failed: bool,
-    marker: str,
-    returncode: int | None = None,
-) -> RunResult:
-    stdout = scrub("".join(lines), runner.database)
-    stderr = scrub("".join(errors), runner.database)
-    applied, pending, schema = parse_output(stdout, stderr)
-    parts = marker.split()
-    seconds = float(parts[2]) if len(parts) > 2 else 0.0
-    code = returncode if returncode is not None else (1 if failed else 0)
+def _result(args: Sequence[str], events: list[Event], seconds: float | None) -> RunResult:
+    applied = tuple(e.migration for e in events if e.kind == "apply_success" and e.migration)
+    schemas = [e.schema for e in events if e.schema]
     return RunResult(
         argv=("python", "manage.py", *args),
-        returncode=code if failed else 0,
-        stdout=stdout,
-        stderr=stderr,
+        returncode=0,
+        stdout="",
+        stderr="",
         applied=applied,
-        failed_migration=pending if failed else None,
-        schema=schema,
-        error=final_exception(stderr) if failed else None,
-        seconds=seconds,
+        failed_migration=None,
+        schema=schemas[-1] if schemas else None,
+        error=None,
+        seconds=seconds or 0.0,
     )
 
 
-class _Watchdog:
-    """Kills the process when one command runs longer than ``limit`` seconds."""
-
-    def __init__(self, proc: subprocess.Popen[str], limit: float) -> None:
-        self.proc = proc
-        self.limit = limit
-        self.fired = False
-        self._deadline = time.monotonic() + limit
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-        self._thread.start()
-
-    def reset(self) -> None:
-        self._deadline = time.monotonic() + self.limit
-
-    def _watch(self) -> None:
-        while not self._stop.wait(1.0):
-            if time.monotonic() > self._deadline and self.proc.poll() is None:
-                self.fired = True
-                self.proc.kill()
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
+def _failure(args: Sequence[str], events: list[Event], run: DriverRun, limit: float) -> RunResult:
+    done = _result(args, events, None)
+    failure = run.failure
+    if run.timed_out:
+        # killed mid-command: a failure of that command, so the caller still says what took
+        # effect before it
+        error: str | None = (
+            f"tenantfix: killed after {limit:.0f} s without finishing "
+            "(a lock held by another session?)"
+        )
+    else:
+        error = failure.exception if failure else None
+    elapsed = [e.elapsed for e in run.events if e.kind == "command_failed" and e.elapsed]
+    return RunResult(
+        argv=done.argv,
+        returncode=run.returncode or 1,
+        stdout=run.stdout,
+        stderr=(run.stderr + ("\n" + failure.traceback if failure and failure.traceback else "")),
+        applied=done.applied,
+        failed_migration=failure.migration if failure and not run.timed_out else None,
+        schema=(failure.schema if failure and failure.schema else done.schema),
+        error=error,
+        seconds=elapsed[-1] if elapsed else 0.0,
+        where=failure.where if failure and not run.timed_out else None,
+    )

@@ -7,11 +7,11 @@ PASSWORD, HOST, PORT) of ``DATABASES``, keeping their ENGINE and everything else
 travel in environment variables of the child process, so no password is written to disk.
 No bytecode is written either (``PYTHONDONTWRITEBYTECODE``): the project tree stays as it was.
 
-``migrate`` and ``drive_script`` (verify) run ``drivers/migrate_driver.py``, which reports
-what happened as structured events (:mod:`tenantfix.migrate_events`). ``manage`` and ``script``
-(repair-db, move-users and :mod:`tenantfix.batchrun`) still read the output: the migrations
-Django started ("Applying app.0001_x..."), the schema django-tenants printed in front of them,
-and the final exception line of a traceback.
+``migrate`` and ``drive_script`` (verify) and :mod:`tenantfix.batchrun` (repair-db) run
+``drivers/migrate_driver.py``, which reports what happened as structured events
+(:mod:`tenantfix.migrate_events`): nothing is learnt from what the project prints. ``script``
+(move-users' project check, which prints its own marker line) is a plain subprocess; when it
+fails, the final exception line of its traceback is the error.
 """
 
 from __future__ import annotations
@@ -80,8 +80,6 @@ if _os.environ.get("TENANTFIX_MIGRATE_DRIVER") and _os.environ.get("TENANTFIX_MI
         _driver.install_when_imported()
 '''
 
-_APPLYING = re.compile(r"^(?:\[(?P<prefix>[^\]]*)\]\s*)?\s*Applying (?P<migration>[\w.]+)\.\.\.")
-_UNAPPLYING = re.compile(r"^(?:\[[^\]]*\]\s*)?\s*Unapplying (?P<migration>[\w.]+)\.\.\.")
 # ``django.db.utils.ProgrammingError: ...``, ``ValueError: ...``: a dotted path ending in a class name
 _EXCEPTION = re.compile(r"^(?:[a-z_]\w*\.)*[A-Z]\w*: .+$")
 _BARE_EXCEPTION = re.compile(r"^(?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception)$")
@@ -89,16 +87,17 @@ _BARE_EXCEPTION = re.compile(r"^(?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception)$")
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """One subprocess run, with what was parsed from its output."""
+    """One command's run: a command of :mod:`tenantfix.batchrun` (from the driver's events) or
+    a :meth:`DjangoRunner.script` (its output and, on failure, its final exception line)."""
 
     argv: tuple[str, ...]  # what ran, as the user would type it (``manage.py migrate_schemas ...``)
     returncode: int
     stdout: str
     stderr: str
-    applied: tuple[str, ...]  # "app.0001_x" for every "Applying ... OK"
-    failed_migration: str | None  # the migration that started and did not print OK
-    schema: str | None  # django-tenants' schema prefix of the last "Applying" line
-    error: str | None  # the final exception line, e.g. 'django.db.utils.ProgrammingError: ...'
+    applied: tuple[str, ...]  # "app.0001_x" for every migration Django applied
+    failed_migration: str | None  # the migration running when it failed
+    schema: str | None  # the schema of that migration (the last one the command ran in)
+    error: str | None  # e.g. 'django.db.utils.ProgrammingError: relation "x" does not exist'
     seconds: float = 0.0
     where: str | None = None  # the project's own line the traceback points at ("app/x.py:3: code")
 
@@ -109,29 +108,6 @@ class RunResult:
     @property
     def command(self) -> str:
         return " ".join(self.argv)
-
-
-def parse_output(stdout: str, stderr: str) -> tuple[tuple[str, ...], str | None, str | None]:
-    """(applied migrations, the migration left unfinished, its schema) from migrate's output."""
-    applied: list[str] = []
-    pending: str | None = None
-    schema: str | None = None
-    for line in stdout.splitlines():
-        match = _APPLYING.match(line)
-        if match is None:
-            match = _UNAPPLYING.match(line)
-            if match is not None:
-                pending = None
-            continue
-        prefix = match.group("prefix")
-        if prefix and ":" in prefix:
-            schema = prefix.rsplit(":", 1)[1]
-        if line.rstrip().endswith("OK") or " OK (" in line or "FAKED" in line:
-            applied.append(match.group("migration"))
-            pending = None
-        else:
-            pending = match.group("migration")
-    return tuple(applied), pending, schema
 
 
 def final_exception(stderr: str) -> str | None:
@@ -232,19 +208,14 @@ class DjangoRunner:
             "TENANTFIX_DB_ALL_ALIASES": "1" if self.all_aliases else "0",
         }
 
-    def manage(self, *args: str) -> RunResult:
-        """``python manage.py <args> --settings=<override>`` in the project directory."""
-        argv = [self.python, "manage.py", *args, f"--settings={self.override_module}"]
-        shown = ("python", "manage.py", *args)
-        return self._run(argv, shown)
-
     def migrate(self, *args: str, on_event: Callable[[Event], None] | None = None) -> DriverRun:
         """``manage.py <args>`` (a migrate command) through ``drivers/migrate_driver.py``: what
         it did comes as structured events (``on_event`` sees them as they happen), not as
         parsed output."""
         from tenantfix.migrate_events import run_driver
 
-        return run_driver(self, {"command": list(args)}, ("python", "manage.py", *args), on_event)
+        shown = ("python", "manage.py", *args)
+        return self._in_time(run_driver(self, {"command": list(args)}, shown, on_event))
 
     def drive_script(self, code: str, *args: str) -> DriverRun:
         """``code`` after ``django.setup()`` in the driver: it hands its result to
@@ -253,7 +224,15 @@ class DjangoRunner:
         from tenantfix.migrate_events import run_driver
 
         spec = {"script": code, "argv": list(args)}
-        return run_driver(self, spec, ("python", "-c", "<tenantfix script>", *args))
+        return self._in_time(run_driver(self, spec, ("python", "-c", "<tenantfix script>", *args)))
+
+    def _in_time(self, run: DriverRun) -> DriverRun:
+        if run.timed_out:
+            raise TenantfixError(
+                f"`{run.command}` did not finish within {self.timeout:.0f} s",
+                ExitCode.VERIFY_FAILED,
+            )
+        return run
 
     def script(self, code: str, *args: str) -> RunResult:
         """Run ``code`` after ``django.setup()`` (``sys.argv[1:]`` = ``args``)."""
@@ -285,7 +264,6 @@ class DjangoRunner:
                 ExitCode.VERIFY_FAILED,
             ) from None
         stdout, stderr = self.scrub(proc.stdout), self.scrub(proc.stderr)
-        applied, failed, schema = parse_output(stdout, stderr)
         error = final_exception(stderr) if proc.returncode != 0 else None
         where = None
         if proc.returncode != 0:
@@ -299,9 +277,9 @@ class DjangoRunner:
             returncode=proc.returncode,
             stdout=stdout,
             stderr=stderr,
-            applied=applied,
-            failed_migration=failed if proc.returncode != 0 else None,
-            schema=schema,
+            applied=(),
+            failed_migration=None,
+            schema=None,
             error=error,
             seconds=time.monotonic() - started,
             where=where,

@@ -979,9 +979,21 @@ def execute(
             for step in plan.steps:
                 if len(step.commands) == 1:
                     starting(step.commands[0])
-                    result = runner.manage(*step.commands[0].args)
-                    runs.append(result)
-                    if not result.ok:
+                    # with the system checks, as `manage.py <command>` would run them
+                    single = run_batch(
+                        runner,
+                        [step.commands[0].args],
+                        into=runs,
+                        checks=True,
+                        timeout_per_command=runner.timeout,
+                    )
+                    if not single:
+                        raise TenantfixError(
+                            f"`{step.commands[0].shell}` ended without a result; rerun "
+                            "repair-db to see the state",
+                            ExitCode.VERIFY_FAILED,
+                        )
+                    if not single[0].ok:
                         return RepairRun(plan, tuple(runs), None)
                     continue
                 # one app over many schemas: one process, not one Django start-up per schema

@@ -4,7 +4,8 @@ report what happened as JSON lines on a side channel, never through the project'
 Executed by path (``python migrate_driver.py SPEC.json``) with the project as working
 directory; it imports nothing from tenantfix. The spec holds ``command`` (the arguments after
 ``manage.py``, run through Django's ``call_command`` with the system checks on, as ``manage.py``
-runs them) or ``script`` (code run after ``django.setup()``, with ``sys.argv[1:]`` = ``argv``).
+runs them), ``commands`` (several in order in one process, see ``_run_commands``) or ``script``
+(code run after ``django.setup()``, with ``sys.argv[1:]`` = ``argv``).
 Events are appended to the file named by ``TENANTFIX_MIGRATE_EVENTS``, one JSON object a line,
 each written by one ``os.write`` on an ``O_APPEND`` descriptor: lines from the forked workers of
 django-tenants' multiprocessing executor land whole, whatever the project prints.
@@ -212,6 +213,24 @@ def install() -> None:
     checks.run_checks = checked
 
 
+def _run_commands(commands: Any, checks: bool) -> None:
+    """Several commands in this one process (repair-db's ``zero --fake`` per schema: one
+    Django start-up, not one per schema), each between ``command_start`` and ``command_done``
+    (or ``command_failed``: the batch stops there)."""
+    from django.core.management import call_command
+
+    for index, args in enumerate(commands):
+        emit({"event": "command_start", "index": index})
+        started = time.monotonic()
+        try:
+            call_command(*args, skip_checks=not checks)
+        except (Exception, SystemExit) as exc:
+            record(exc)
+            emit({"event": "command_failed", "index": index, "elapsed": time.monotonic() - started})
+            raise
+        emit({"event": "command_done", "index": index, "elapsed": time.monotonic() - started})
+
+
 class _InstallWhenImported:
     """A ``sys.meta_path`` entry that installs the hooks right after Django's migrate command
     module is imported. For processes that are not the driver but report to it: django-tenants'
@@ -265,6 +284,8 @@ def main(spec_path: str) -> int:
 
             # as manage.py does: the system checks run (call_command skips them by default)
             call_command(*spec["command"], skip_checks=False)
+        elif spec.get("commands") is not None:
+            _run_commands(spec["commands"], spec.get("checks", False))
         else:
             sys.argv = ["<tenantfix script>", *spec.get("argv", [])]
             scope = {"__name__": "__tenantfix_script__", "tenantfix_emit": emit}

@@ -322,3 +322,34 @@ def test_repair_batches_read_the_events_not_the_output(fixed_tree, tmp_path, pg_
     line = _line_of(migration, "raise RuntimeError")
     assert two.where is not None
     assert two.where.startswith(f"checklists/migrations/0002_backfill.py:{line}: raise")
+
+
+def test_plain_progress_shows_a_detail_only_after_a_quiet_spell(capsys):
+    """In a CI log each migration is not a line: a detail is printed only when nothing was for
+    DETAIL_EVERY seconds; with -q nothing at all."""
+    import time
+
+    from tenantfix.cli._progress import StepProgress
+    from tenantfix.migrate_events import Event
+    from tenantfix.verify import SchemaProgress
+
+    with StepProgress() as progress:
+        progress.DETAIL_EVERY = 0.3
+        schemas = SchemaProgress(progress, progress.detail)
+        schemas(Event("plan", schema="tenantfix_one", count=3))
+        schemas(Event("apply_start", schema="tenantfix_one", migration="a.0001_initial"))
+        schemas(Event("apply_success", schema="tenantfix_one", migration="a.0001_initial"))
+        time.sleep(0.35)
+        schemas(Event("apply_start", schema="tenantfix_one", migration="a.0002_more"))
+        schemas(Event("apply_success", schema="tenantfix_one", migration="a.0002_more"))
+        schemas(Event("schema_done", schema="tenantfix_one", elapsed=0.4))
+    lines = [line.split("] ", 1)[1] for line in capsys.readouterr().err.splitlines()]
+    assert lines == [
+        "tenantfix_one: 0/3 migrations",
+        "tenantfix_one: 1/3 migrations, applying a.0002_more",
+        "tenantfix_one: 2/3 migrations done in 0.4 s",
+    ]
+    with StepProgress(quiet=True) as quiet:
+        SchemaProgress(quiet, quiet.detail)(Event("plan", schema="public", count=1))
+        quiet.detail("anything")
+    assert capsys.readouterr().err == ""

@@ -60,8 +60,9 @@ def move_users(
         typer.Option(
             "--create-missing-groups",
             help="A tenant group with no public group of the same name: create it in public "
-            "(by name, without its tenant permissions) so its memberships move too. Off by "
-            "default: those memberships stay in the backup table and the plan names them. "
+            "(by name, with those of its tenant permissions public has) so its memberships move "
+            "too. Off by default: those memberships stay in the backup table and the plan names "
+            "them. "
             "Permissions are never created.",
         ),
     ] = False,

@@ -522,3 +522,29 @@ def test_ctrl_c_while_the_second_schema_waits_rolls_it_back_and_a_rerun_complete
     )
     assert rerun.exit_code == 0, rerun.output
     moved_state(db)
+
+
+def test_execute_refuses_before_moving_when_the_projects_django_cannot_start(hub):
+    """move-users without --python ran the proofs in tenantfix's own interpreter, which lacked a
+    package the project imports (JuanitoOrtega/django-tenants: allauth): --execute moved every
+    schema, then said 'PROOF FAILED ... could not run'. The check now comes first."""
+    repo, db = hub
+    settings = repo / SETTINGS
+    settings.write_text(
+        settings.read_text() + "\nimport tenantfix_not_installed_anywhere  # noqa\n"
+    )
+    before = dump(db)
+    result = invoke(
+        "move-users",
+        str(repo),
+        "--database-url",
+        db.url,
+        "--on-conflict",
+        "suffix-schema",
+        "--execute",
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot start" in result.stderr and "tenantfix_not_installed_anywhere" in result.stderr
+    assert "Nothing was changed" in result.stderr
+    assert "Traceback" not in result.output
+    assert dump(db) == before

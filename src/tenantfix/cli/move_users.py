@@ -193,6 +193,8 @@ def move_users(
         from tenantfix.cli._progress import CountProgress
 
         with CountProgress(quiet=quiet, color=color) as progress:
+            if verify or execute:
+                _refuse_unless_django_starts(plan, project_interpreter, progress)
             if verify:
                 _prove_on_clone(plan, project_interpreter, progress)
             if not execute:
@@ -269,6 +271,31 @@ def _create_public_table(
         raise typer.Exit(
             int(ExitCode.INTERRUPTED if outcome.interrupted is not None else ExitCode.VERIFY_FAILED)
         )
+
+
+def _refuse_unless_django_starts(
+    plan: MovePlan, python: str | None, progress: CountProgress
+) -> None:
+    """The proofs after the move run the project's Django: if it cannot start in this
+    interpreter, say so now (exit 2, nothing changed) instead of after every schema moved."""
+    from tenantfix.djangorun import DjangoRunner
+    from tenantfix.errors import ExitCode
+
+    progress.note("checking that the project's Django starts (the proofs need it)")
+    with DjangoRunner(
+        plan.project.root, plan.project.settings_module, plan.database, python=python
+    ) as runner:
+        run = runner.drive_script("import django_tenants  # noqa: F401\n")
+    failure = run.failure
+    if failure is None:
+        return
+    where = f" (at {failure.where})" if failure.where else ""
+    err(
+        f"the project's Django cannot start in {runner.python}: {failure.exception}{where}; "
+        "the proofs after the move need it. Pass --python with the project's interpreter "
+        "(its virtualenv's bin/python). Nothing was changed."
+    )
+    raise typer.Exit(int(ExitCode.USAGE))
 
 
 def _execute(plan: MovePlan, python: str | None, progress: CountProgress) -> None:

@@ -14,6 +14,7 @@ backup table exists).
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -129,8 +130,14 @@ def move_schema(
     already in public, kept)."""
     from psycopg import sql
 
-    from tenantfix.moveusers.catalog import constraint_definition, references_to, table_exists
+    from tenantfix.moveusers.catalog import (
+        column_types,
+        constraint_definition,
+        references_to,
+        table_exists,
+    )
     from tenantfix.moveusers.mapping import map_schema
+    from tenantfix.moveusers.userfks import plan_user_fks, refusal
 
     schema, table = planned.schema, plan.user_table
     memo = memo or Context({}, None)
@@ -152,9 +159,10 @@ def move_schema(
             "move-users again to plan on what the database holds now"
         )
     index = public_index(conn, plan.public, plan.match)
+    rows = read_users(conn, schema, table)
     mapped, clashes = map_schema(
         schema,
-        read_users(conn, schema, table),
+        rows,
         pk,
         index,
         match=plan.match,
@@ -162,14 +170,40 @@ def move_schema(
     )
     if clashes:
         raise MoveRefused("; ".join(c.line() for c in clashes))
+    # the user table's own foreign keys, decided again on what public holds now
+    user_fks = plan_user_fks(conn, schema, table, pk, rows, mapped, memo)
+    refused = [refusal(schema, table, plan.user_app, u) for u in user_fks if u.action == "refuse"]
+    if refused:
+        raise MoveRefused("; ".join(refused))
+    rewrites = {u.column: u.rewrite() for u in user_fks if u.action == "map"}
+    types = column_types(conn, PUBLIC, table)
+    by_id = {str(r[pk]): r for r in rows}
+    for u in user_fks:
+        if u.action == "map":
+            _log(
+                conn,
+                schema,
+                "userfk",
+                table,
+                u.column,
+                u.public_target,
+                json.dumps({"target": u.target, "pairs": [list(p) for p in u.pairs]}),
+            )
     columns = [c for c in plan.public.columns if c != pk]
     new_ids: dict[object, object] = {}
     for m in mapped:
         if m.action != "insert":
             continue
         renamed = dict(m.renamed)
+        row_values = by_id[str(m.old_id)]
+        for column, ids in rewrites.items():
+            if row_values.get(column) is not None:
+                renamed[column] = ids[str(row_values[column])]
         select = sql.SQL(", ").join(
-            sql.Literal(renamed[c]) if c in renamed else sql.Identifier(c) for c in columns
+            sql.SQL("{}::{}").format(sql.Literal(renamed[c]), sql.SQL(types[c]))
+            if c in renamed
+            else sql.Identifier(c)
+            for c in columns
         )
         row = conn.execute(
             sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} WHERE {} = %s RETURNING {}").format(

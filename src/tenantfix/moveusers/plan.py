@@ -19,6 +19,7 @@ from tenantfix.moveusers.catalog import ForeignKey, TableInfo
 from tenantfix.moveusers.mapping import Clash, Mapped, Match, OnConflict, PublicIndex, map_schema
 from tenantfix.moveusers.memberships import Context, M2MPlan
 from tenantfix.moveusers.names import BACKUP_SUFFIX, MAP_TABLE, PUBLIC, backup_name
+from tenantfix.moveusers.userfks import UserFk
 
 if TYPE_CHECKING:
     from tenantfix.db.inspect import Conn
@@ -92,6 +93,7 @@ class SchemaMove:
     retire: tuple[tuple[str, int], ...] = ()  # tenant copies of now-shared tables (rows)
     # the user app's other tables (models other than the user: rows never moved), renamed too
     retire_app: tuple[tuple[str, int], ...] = ()
+    user_fks: tuple[UserFk, ...] = ()  # the user table's own foreign keys (department_id)
 
     @property
     def inserts(self) -> int:
@@ -210,6 +212,7 @@ class MovePlan:
                 f"map {matches} user(s) onto the public user with the same {self.match.value}"
                 f"{where} (the public row is kept as it is; the tenant row stays in the backup)"
             )
+        out += self._user_fk_lines(moving, verbose=verbose)
         by_column: dict[tuple[str, str, str], list[int]] = defaultdict(list)
         for s in moving:
             for fk, rows in zip(s.fks, s.fk_rows, strict=True):
@@ -246,6 +249,56 @@ class MovePlan:
             out.append(
                 f"add {records} {self.user_app} migration record(s) that public has{where}, so "
                 "migrate_schemas has nothing to do"
+            )
+        return out
+
+    def _user_fk_lines(self, moving: list[SchemaMove], *, verbose: bool) -> list[str]:
+        """The user table's own foreign keys: one line per column and kind of action."""
+        t = self.user_table
+        mapped: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)
+        shared: dict[tuple[str, str], list[int]] = defaultdict(list)
+        decided: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
+        for s in moving:
+            for fk in s.user_fks:
+                if fk.action == "map":
+                    mapped[
+                        (fk.column, fk.target.split(".", 1)[1], fk.public_target, fk.key)
+                    ].append(fk.values)
+                elif fk.action == "shared":
+                    shared[(fk.column, fk.target)].append(fk.values)
+                decided[fk.column] += [(s.schema, *d) for d in fk.decisions]
+        out: list[str] = []
+        for (column, table, public_target, key), counts in sorted(mapped.items()):
+            where = "" if verbose else f" in {len(counts)} schema(s)"
+            out.append(
+                f"write public's ids into {t}.{column} of the {sum(counts)} inserted user(s) "
+                f"holding a value{where}: each tenant {table} row mapped to the {public_target} "
+                f"row with the same natural key ({key}); the backup keeps the tenant's ids"
+            )
+        if verbose:
+            for (column, target), counts in sorted(shared.items()):
+                out.append(
+                    f"copy {t}.{column} verbatim ({sum(counts)} value(s)): it references "
+                    f"{target} already, so its values are public ids"
+                )
+        for column, rows in sorted(decided.items()):
+            if not rows:
+                continue
+            if verbose:
+                out += [
+                    f"DECISION {t}.{column}: user {user!r} is mapped onto an existing public "
+                    f"user whose {column} is {theirs!r}, not the tenant's {mine!r}; public's "
+                    "value is kept"
+                    for _schema, user, mine, theirs in rows
+                ]
+                continue
+            schemas = len({r[0] for r in rows})
+            shown = ", ".join(f"{r[1]!r} ({r[0]}: {r[2]!r} -> kept {r[3]!r})" for r in rows[:5])
+            out.append(
+                f"DECISION {t}.{column}: {len(rows)} user(s) mapped onto existing public users "
+                f"(--match {self.match.value}) in {schemas} schema(s) have another {column} in "
+                f"public than in their tenant; public's value is kept: {shown}"
+                + ("" if len(rows) <= 5 else ", ...")
             )
         return out
 
@@ -634,6 +687,16 @@ def _plan(
         mapped, clashes = map_schema(
             schema, rows, public.pk, index, match=match, on_conflict=on_conflict
         )
+        user_fks: list[UserFk] = []
+        if not public_missing:
+            from tenantfix.moveusers.userfks import plan_user_fks, refusal
+
+            user_fks = plan_user_fks(conn, schema, user_table, public.pk, rows, mapped, ctx)
+            refusals += [
+                refusal(schema, user_table, user_app, fk)
+                for fk in user_fks
+                if fk.action == "refuse"
+            ]
         memberships, retire = _memberships(
             conn, schema, user_table, app_tables, set(tenant.tables), ctx, public_missing
         )
@@ -675,6 +738,7 @@ def _plan(
                 memberships,
                 retire,
                 retire_app,
+                tuple(user_fks),
             )
         )
     return MovePlan(

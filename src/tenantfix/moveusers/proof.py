@@ -56,6 +56,9 @@ def check_database(conn: Conn, plan: MovePlan) -> list[str]:
             problems.append(
                 f"{schema}: {users} user(s) in the backup, {mapped} found in public through the map"
             )
+        userfks = _userfk_log(conn, schema)
+        problems += _check_user_fks(conn, plan, schema, userfks)
+        compared_here = [c for c in compared if c not in userfks]
         differing = _one(
             conn,
             sql.SQL(
@@ -70,9 +73,9 @@ def check_database(conn: Conn, plan: MovePlan) -> list[str]:
                 sql.Identifier(pk),
                 sql.SQL(" OR ").join(
                     sql.SQL("b.{0} IS DISTINCT FROM p.{0}").format(sql.Identifier(c))
-                    for c in compared
+                    for c in compared_here
                 )
-                if compared
+                if compared_here
                 else sql.SQL("false"),
             ),
             (schema,),
@@ -102,6 +105,73 @@ def check_database(conn: Conn, plan: MovePlan) -> list[str]:
                 problems.append(
                     f"{schema}.{fk_table}.{column}: {dangling} value(s) name no public user"
                 )
+    return problems
+
+
+def _userfk_log(conn: Conn, schema: str) -> dict[str, tuple[str, dict[str, tuple[str, str]]]]:
+    """The user table's foreign key columns the move wrote public ids into: column ->
+    (public's target table, tenant id -> (public id, natural key label))."""
+    from psycopg import sql
+
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT column_name, name, definition FROM {} WHERE schema = %s AND kind = 'userfk' "
+            "AND undone_at IS NULL"
+        ).format(sql.Identifier(PUBLIC, LOG_TABLE)),
+        (schema,),
+    ).fetchall()
+    out: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {}
+    for column, target, definition in rows:
+        pairs = json.loads(str(definition))["pairs"]
+        out[str(column)] = (str(target), {str(o): (str(n), str(k)) for o, n, k in pairs})
+    return out
+
+
+def _check_user_fks(
+    conn: Conn,
+    plan: MovePlan,
+    schema: str,
+    userfks: dict[str, tuple[str, dict[str, tuple[str, str]]]],
+) -> list[str]:
+    """Each inserted user's rewritten value names the public row whose natural key is the one
+    its backup value had in the tenant schema (recorded at the move)."""
+    from psycopg import sql
+
+    from tenantfix.moveusers.memberships import key_values, label, natural_key
+
+    pk = plan.public.pk
+    assert pk is not None
+    problems: list[str] = []
+    for column, (target, pairs) in sorted(userfks.items()):
+        key = natural_key(conn, PUBLIC, target.split(".", 1)[1])
+        keys = {k: label(v) for k, v in key_values(conn, key).items()} if key else {}
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT b.{0}::text, p.{0}::text FROM {1} m JOIN {2} b ON b.{3}::text = m.old_id "
+                "JOIN {4} p ON p.{3}::text = m.new_id WHERE m.schema = %s AND m.undone_at IS NULL "
+                "AND m.created"
+            ).format(
+                sql.Identifier(column),
+                sql.Identifier(PUBLIC, MAP_TABLE),
+                sql.Identifier(schema, plan.user_table + BACKUP_SUFFIX),
+                sql.Identifier(pk),
+                sql.Identifier(PUBLIC, plan.user_table),
+            ),
+            (schema,),
+        ).fetchall()
+        wrong = 0
+        for old, new in rows:
+            if old is None:
+                wrong += new is not None
+                continue
+            expected = pairs.get(str(old))
+            if expected is None or new != expected[0] or keys.get(str(new)) != expected[1]:
+                wrong += 1
+        if wrong:
+            problems.append(
+                f"{schema}: {wrong} inserted user(s) whose {plan.user_table}.{column} does not "
+                f"name the {target} row with the natural key its tenant value had"
+            )
     return problems
 
 

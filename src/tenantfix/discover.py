@@ -99,7 +99,8 @@ def _walk_manage_py(path: Path, depth: int) -> list[Path]:
 
 
 def settings_module_from_manage_py(manage_py: Path) -> str | None:
-    """The default of ``os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)`` in manage.py."""
+    """The default of ``os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)`` in manage.py
+    (or the value of ``os.environ["DJANGO_SETTINGS_MODULE"] = ...``)."""
     try:
         tree = ast.parse(manage_py.read_text(encoding="utf-8"), filename=str(manage_py))
     except (SyntaxError, UnicodeDecodeError):
@@ -116,6 +117,19 @@ def settings_module_from_manage_py(manage_py: Path) -> str | None:
             and isinstance(node.args[1].value, str)
         ):
             return node.args[1].value
+        if (
+            # os.environ["DJANGO_SETTINGS_MODULE"] = "site.settings" (an assignment, not a default)
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Subscript)
+            and isinstance(node.targets[0].value, ast.Attribute)
+            and node.targets[0].value.attr == "environ"
+            and isinstance(node.targets[0].slice, ast.Constant)
+            and node.targets[0].slice.value == "DJANGO_SETTINGS_MODULE"
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            return node.value.value
     return None
 
 

@@ -98,6 +98,7 @@ def _run(
     installed: list[str] | None,
 ) -> Generation:
     interpreter = python or sys.executable
+    manage_py = project_dir / "manage.py"
     with tempfile.TemporaryDirectory(prefix="tenantfix-mm-") as tmp:
         out = Path(tmp) / "migrations.json"
         spec = Path(tmp) / "spec.json"
@@ -108,6 +109,8 @@ def _run(
                     "out": str(out),
                     "scoped": scoped,
                     "installed": installed,
+                    # run through the project's manage.py, as `python manage.py makemigrations`
+                    "manage_py": str(manage_py) if manage_py.is_file() else None,
                 }
             ),
             encoding="utf-8",
@@ -115,6 +118,8 @@ def _run(
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": settings_module,
+            # a manage.py assigning DJANGO_SETTINGS_MODULE keeps the module tenantfix resolved
+            "TENANTFIX_SETTINGS_OVERRIDE": settings_module,
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(project_dir), os.environ.get("PYTHONPATH")])
             ),
@@ -168,7 +173,7 @@ def _failure(
     from tenantfix.tracebacks import SubprocessFailed, summarize
 
     output = (proc.stderr or "") + (proc.stdout or "")
-    failure = summarize(output, project_dir, ours=(DRIVER,))
+    failure = summarize(output, project_dir, ours=(DRIVER,), through=(project_dir / "manage.py",))
     if failure.exception and "No module named 'django'" in failure.exception:
         return SubprocessFailed(
             f"the interpreter {interpreter} cannot import Django ({failure.exception}); pass "

@@ -174,6 +174,9 @@ def run_driver(
     events_path = work / "events.jsonl"
     events_path.touch()
     spec_path = work / "spec.json"
+    if runner.manage_py is not None:
+        # the driver runs the project's manage.py as `python manage.py ...` would
+        spec = {**spec, "manage_py": str(runner.manage_py)}
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     env = {
         **runner.env(),

@@ -41,23 +41,34 @@ class SubprocessFailed(TenantfixError):
         self.output = output
 
 
-def summarize(output: str, project_root: Path, *, ours: tuple[Path, ...] = ()) -> Failure:
+def summarize(
+    output: str,
+    project_root: Path,
+    *,
+    ours: tuple[Path, ...] = (),
+    through: tuple[Path, ...] = (),
+) -> Failure:
     """The final exception of ``output`` and the innermost frame in the project's own files.
 
     ``ours`` are scripts of tenantfix that ran the code (the makemigrations driver): never
-    the place to point the user at.
+    the place to point the user at. ``through`` (the project's manage.py) is named only when
+    the failure is raised right there: every traceback passes its execute_from_command_line.
     """
     from tenantfix.djangorun import final_exception
 
     root = project_root.resolve()
     skip = {p.resolve() for p in ours}
+    passed = {p.resolve() for p in through}
     location: str | None = None
     code: str | None = None
+    tentative = False  # the location is a `through` file's: a deeper frame replaces it
     lines = output.splitlines()
     for index, line in enumerate(lines):
         match = _FRAME.match(line)
         if match is None:
             continue
+        if tentative:
+            location, code, tentative = None, None, False
         path = Path(match.group("path"))
         if not path.is_absolute():
             continue  # "<frozen importlib._bootstrap>", "<string>": no file of the project
@@ -71,6 +82,7 @@ def summarize(output: str, project_root: Path, *, ours: tuple[Path, ...] = ()) -
         if (root / rel.parts[0] / "pyvenv.cfg").exists():
             continue  # a virtualenv inside the project
         location = f"{rel.as_posix()}:{match.group('line')}"
+        tentative = resolved in passed
         following = lines[index + 1].strip() if index + 1 < len(lines) else ""
         code = following if following and not _FRAME.match(lines[index + 1]) else None
     exception = final_exception(output) if output.strip() else None

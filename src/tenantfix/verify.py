@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tenantfix.db.params import DatabaseParams
-from tenantfix.djangorun import DjangoRunner
+from tenantfix.djangorun import DjangoRunner, refuse_unsupported_manage_py
 from tenantfix.errors import ExitCode, TenantfixError
 
 if TYPE_CHECKING:
@@ -443,6 +443,8 @@ def verify_tree(
     from tenantfix.discover import discover
 
     location = discover(project_dir, settings)
+    # before a server starts: a manage.py tenantfix cannot run on its override is a usage error
+    refuse_unsupported_manage_py(location.manage_py)
     with (
         scratch_database(database_url, progress) as (db, description),
         DjangoRunner(
@@ -450,6 +452,11 @@ def verify_tree(
         ) as runner,
     ):
         steps, notes = run_steps(runner, progress)
+        if runner.manage_py is None:
+            notes.append(
+                f"no manage.py in {location.root}: Django was started through call_command, "
+                "so nothing a manage.py would do first (a .env load, sys.path entries) happened"
+            )
     return VerifyReport(
         project=shown_as or location.root,
         database=description,

@@ -183,8 +183,29 @@ def _records(
 def main(spec_path: str) -> None:
     with open(spec_path, encoding="utf-8") as fh:
         spec = json.load(fh)
-    labels = spec["labels"]  # type: List[str]
     sys.path.insert(0, os.getcwd())
+    manage_py = spec.get("manage_py")
+    if not manage_py:
+        _generate(spec)
+        return
+    # as `python manage.py makemigrations` would: what the project's manage.py does before
+    # Django starts (a .env load, sys.path entries) happens first; see migrate_driver's
+    # run_through_manage_py, loaded from this directory (its hooks are not installed here)
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrate_driver.py")
+    module_spec = importlib.util.spec_from_file_location("_tenantfix_manage_py", path)
+    assert module_spec is not None and module_spec.loader is not None
+    shared = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(shared)
+    shared.keep_settings_module()
+    shared.run_through_manage_py(
+        manage_py, ["makemigrations", *spec["labels"]], lambda: _generate(spec)
+    )
+
+
+def _generate(spec: Dict[str, Any]) -> None:
+    labels = spec["labels"]  # type: List[str]
 
     if spec.get("installed") is not None:
         from django.conf import settings

@@ -35,12 +35,13 @@ import os
 import sys
 import time
 import traceback
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 EVENTS = "TENANTFIX_MIGRATE_EVENTS"
 ROOT = "TENANTFIX_PROJECT_ROOT"
 DRIVER = "TENANTFIX_MIGRATE_DRIVER"  # this file's path, for processes started by the project
 MODULE = "tenantfix_migrate_driver"
+OVERRIDE = "TENANTFIX_SETTINGS_OVERRIDE"  # the settings module Django must run on
 
 _state = {
     "connection": None,  # the connection of the migrate running in this process
@@ -49,6 +50,7 @@ _state = {
     "checks": [],  # the last system check run's messages
     "recorded": [],  # exceptions already reported (re-raised through outer frames)
     "installed": False,
+    "manage_py": None,  # the project's manage.py, when run through it
 }  # type: Dict[str, Any]
 
 
@@ -93,12 +95,15 @@ def _project_frame(exc: BaseException) -> Tuple[Optional[str], Optional[str]]:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         found = None  # type: Optional[Tuple[str, Optional[str]]]
-        for frame in traceback.extract_tb(current.__traceback__):
+        frames = traceback.extract_tb(current.__traceback__)
+        for index, frame in enumerate(frames):
             if not os.path.isabs(frame.filename):
                 continue  # "<frozen importlib._bootstrap>", "<string>": no file of the project
             path = os.path.realpath(frame.filename)
             if path == here or not path.startswith(root + os.sep):
                 continue
+            if path == _state["manage_py"] and index < len(frames) - 1:
+                continue  # every failure passes manage.py's execute_from_command_line line
             parts = os.path.relpath(path, root).split(os.sep)
             if "site-packages" in parts or "dist-packages" in parts:
                 continue
@@ -265,6 +270,119 @@ def install_when_imported() -> None:
         sys.meta_path.insert(0, _InstallWhenImported())
 
 
+def keep_settings_module() -> None:
+    """Keep ``DJANGO_SETTINGS_MODULE`` on tenantfix's override in this process.
+
+    A manage.py that assigns it (``os.environ["DJANGO_SETTINGS_MODULE"] = "site.settings"``,
+    not ``setdefault``) would otherwise run Django on the project's own DATABASES. The
+    override imports those very settings and changes only the database, so the assignment is
+    dropped. Also called from the ``sitecustomize`` tenantfix puts on ``PYTHONPATH``
+    (``djangorun._SITECUSTOMIZE``): processes the project starts itself (django-tenants'
+    subprocess executor runs manage.py again per tenant) are kept on the override too.
+    """
+    wanted = os.environ.get(OVERRIDE)
+    environ = os.environ
+    base = type(environ)
+    if not wanted or getattr(base, "_tenantfix_kept", False):
+        return
+
+    class _Kept(base):  # type: ignore[misc,valid-type]
+        _tenantfix_kept = True
+
+        def __setitem__(self, key: str, value: str) -> None:
+            if key == "DJANGO_SETTINGS_MODULE" and value != wanted:
+                return
+            base.__setitem__(self, key, value)
+
+        def __delitem__(self, key: str) -> None:
+            if key == "DJANGO_SETTINGS_MODULE":
+                return
+            base.__delitem__(self, key)
+
+    environ.__class__ = _Kept
+
+
+def _start_and_act(spec: Dict[str, Any]) -> None:
+    """``django.setup()``, the hooks, then what the spec asks for."""
+    import django
+
+    django.setup()
+    _check_settings()
+    install()
+    if spec.get("command"):
+        from django.core.management import call_command
+
+        # as manage.py does: the system checks run (call_command skips them by default)
+        call_command(*spec["command"], skip_checks=False)
+    elif spec.get("commands") is not None:
+        _run_commands(spec["commands"], spec.get("checks", False))
+    else:
+        sys.argv = ["<tenantfix script>", *spec.get("argv", [])]
+        scope = {"__name__": "__tenantfix_script__", "tenantfix_emit": emit}
+        exec(compile(spec["script"], "<tenantfix script>", "exec"), scope)
+
+
+def _check_settings() -> None:
+    """Refuse to touch a database unless Django runs on tenantfix's settings override (the one
+    that points DATABASES at the scratch database): a project could configure Django some other
+    way before tenantfix gets to run (``settings.configure()`` in manage.py)."""
+    wanted = os.environ.get(OVERRIDE)
+    if not wanted:
+        return
+    from django.conf import settings
+
+    actual = getattr(settings, "SETTINGS_MODULE", None)
+    if actual != wanted:
+        raise RuntimeError(
+            "tenantfix stopped before touching any database: Django was configured with "
+            "settings {!r}, not tenantfix's override of them (manage.py configured Django "
+            "itself)".format(actual)
+        )
+
+
+def run_through_manage_py(manage_py: str, argv: List[str], action: Callable[[], None]) -> None:
+    """Run the project's manage.py as ``python manage.py ...`` would, so that everything it
+    does before Django starts (``load_dotenv()``, ``environ.Env.read_env()``, other
+    ``os.environ.setdefault`` calls, ``sys.path`` entries) happens; Django's
+    ``ManagementUtility.execute`` (what every ``execute_from_command_line`` ends in) is replaced
+    by ``action``.
+
+    Why not ``manage.py migrate_schemas ...`` / ``manage.py shell -c <script>`` as is:
+    ``run_from_argv`` turns a ``CommandError`` (a ``SystemCheckError`` too) into a printed line
+    and ``sys.exit(1)``, and a settings error into "Unknown command"; here the exception object
+    reaches :func:`record`, the commands run through ``call_command`` exactly as without a
+    manage.py, and verify's scripts need no ``shell`` (whose ``-c`` auto-imports every model
+    from Django 5.2 on, and which a project may replace). One path for Django 2.2 to 6.0.
+    """
+    import runpy
+
+    from django.core import management
+
+    ran = []  # type: List[bool]
+
+    def execute(utility: Any) -> None:
+        ran.append(True)
+        action()
+
+    management.ManagementUtility.execute = execute
+    # what manage.py sees in sys.argv is what the user would type (some look at it); the
+    # subprocess executor of django-tenants also finds manage.py through sys.argv[0]
+    sys.argv = [manage_py, *argv]
+    _state["manage_py"] = os.path.realpath(manage_py)
+    runpy.run_path(manage_py, run_name="__main__")
+    if not ran:
+        # a manage.py that ends without calling Django's command line (a `main()` guarded by
+        # something else): its preamble ran; Django the way it would have started
+        emit({"event": "note", "message": "manage.py did not call execute_from_command_line"})
+        action()
+
+
+def _through_manage_py(manage_py: str, spec: Dict[str, Any]) -> None:
+    commands = spec.get("commands") or [["shell"]]
+    argv = spec.get("command") or commands[0]
+    run_through_manage_py(manage_py, list(argv), lambda: _start_and_act(spec))
+
+
 def main(spec_path: str) -> int:
     with open(spec_path, encoding="utf-8") as fh:
         spec = json.load(fh)
@@ -273,23 +391,13 @@ def main(spec_path: str) -> int:
     # the settings override then finds the hooks installed here (not a second copy)
     sys.modules[MODULE] = sys.modules[__name__]
     _state["installed"] = True
+    keep_settings_module()
     code = 0
     try:
-        import django
-
-        django.setup()
-        install()
-        if spec.get("command"):
-            from django.core.management import call_command
-
-            # as manage.py does: the system checks run (call_command skips them by default)
-            call_command(*spec["command"], skip_checks=False)
-        elif spec.get("commands") is not None:
-            _run_commands(spec["commands"], spec.get("checks", False))
+        if spec.get("manage_py"):
+            _through_manage_py(spec["manage_py"], spec)
         else:
-            sys.argv = ["<tenantfix script>", *spec.get("argv", [])]
-            scope = {"__name__": "__tenantfix_script__", "tenantfix_emit": emit}
-            exec(compile(spec["script"], "<tenantfix script>", "exec"), scope)
+            _start_and_act(spec)
     except SystemExit as exc:
         # e.g. django-tenants' subprocess executor passing on a worker's exit status
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

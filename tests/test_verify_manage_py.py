@@ -1,7 +1,7 @@
 """verify and repair-db run the project's own manage.py, as `python manage.py ...` does.
 
 Real PostgreSQL, real Django, the write-up project fixed by a real `tenantfix apply`, with the
-manage.py of tests/fixtures/manage_py_preamble__<variant> (plus the lines of its
+manage.py of tests/fixtures/manage_py_preamble__<variant>/overlay (plus the lines of its
 settings_tail.py appended to the settings): a .env loaded by python-dotenv, a manage.py that
 assigns DJANGO_SETTINGS_MODULE (the user's configured database must never be reached), an
 apps/ folder put on sys.path, and django-configurations (refused, exit 2).
@@ -42,12 +42,13 @@ def with_preamble(tree: Path, variant: str, dest: Path) -> Path:
     """``tree`` copied to ``dest`` with the variant's manage.py (and .env) and settings tail."""
     shutil.copytree(tree, dest, ignore=shutil.ignore_patterns("__pycache__"))
     source = FIXTURES / f"manage_py_preamble__{variant}"
-    for path in source.iterdir():
-        if path.name == "settings_tail.py":
-            settings = dest / "accreditation_portal" / "settings.py"
-            settings.write_text(settings.read_text() + path.read_text())
-        else:
-            shutil.copy2(path, dest / path.name)
+    # overlay/ (not the fixture's top level: it is not a whole project on its own)
+    for path in (source / "overlay").iterdir():
+        shutil.copy2(path, dest / path.name)
+    tail = source / "settings_tail.py"
+    if tail.is_file():
+        settings = dest / "accreditation_portal" / "settings.py"
+        settings.write_text(settings.read_text() + tail.read_text())
     return dest
 
 
@@ -93,6 +94,33 @@ def test_a_failure_in_manage_py_itself_points_at_its_line(fixed_tree, tmp_path, 
     assert_clean_failure(failed, 4)
     assert "ValueError: invalid literal for int() with base 10: 'x'" in failed.stdout
     assert 'at:        manage.py:11: int("x")' in failed.stdout
+
+
+SWALLOWING_MANAGE_PY = """import os
+import sys
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accreditation_portal.settings")
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(sys.argv)
+    except Exception as exc:  # a project that logs failures its own way
+        print("manage.py failed:", exc)
+        {ending}
+"""
+
+
+@pytest.mark.parametrize("ending", ["sys.exit(1)", "pass"])
+def test_a_failure_manage_py_catches_is_still_named(ending, fixed_tree, tmp_path, pg_server):
+    """manage.py catching the exception (and exiting 1, or even returning) does not hide it."""
+    project = with_preamble(fixed_tree, "dotenv", tmp_path / "portal")
+    (project / ".env").unlink()
+    (project / "manage.py").write_text(SWALLOWING_MANAGE_PY.format(ending=ending))
+    failed = verify(project, tmp_path, pg_server.url)
+    assert_clean_failure(failed, 4)
+    assert "error:     KeyError: 'PORTAL_SECRET_KEY'" in failed.stdout
+    assert "at:        accreditation_portal/settings.py:" in failed.stdout
 
 
 @pytest.mark.parametrize("executor", ["standard", "subprocess"])

@@ -359,10 +359,18 @@ def run_through_manage_py(manage_py: str, argv: List[str], action: Callable[[], 
     from django.core import management
 
     ran = []  # type: List[bool]
+    failed = []  # type: List[Exception]
 
     def execute(utility: Any) -> None:
         ran.append(True)
-        action()
+        try:
+            action()
+        except Exception as exc:
+            # reported before manage.py sees it: a manage.py that catches it (logs it, exits 1)
+            # must not turn it into a bare "exit status 1" or into a success
+            record(exc)
+            failed.append(exc)
+            raise
 
     management.ManagementUtility.execute = execute
     # what manage.py sees in sys.argv is what the user would type (some look at it); the
@@ -370,6 +378,8 @@ def run_through_manage_py(manage_py: str, argv: List[str], action: Callable[[], 
     sys.argv = [manage_py, *argv]
     _state["manage_py"] = os.path.realpath(manage_py)
     runpy.run_path(manage_py, run_name="__main__")
+    if failed:
+        raise failed[0]  # manage.py swallowed it and returned
     if not ran:
         # a manage.py that ends without calling Django's command line (a `main()` guarded by
         # something else): its preamble ran; Django the way it would have started

@@ -352,6 +352,7 @@ def test_code_run_in_the_project_interpreter_is_python36_syntax():
         "probe.COLLECTOR": probe.COLLECTOR.read_text(),
         "verify._CREATE_TENANTS": verify._CREATE_TENANTS,
         "djangorun._OVERRIDE": djangorun._OVERRIDE.format(settings="x.settings"),
+        "djangorun._SITECUSTOMIZE": djangorun._SITECUSTOMIZE,
     }
     oldest = find_python("3.6")
     code = (

@@ -57,6 +57,7 @@ for schema, (departments, users) in layout.items():
                 "%s@%s.test" % (name, schema),
                 "pw",
                 department=Department.objects.get(name=department) if department else None,
+                client=client,
             )
 print("ok")
 """
@@ -173,8 +174,13 @@ def test_tenant_department_ids_are_mapped_by_natural_key_and_undo_restores(hub):
         "row with the same natural key (name)" in plan.stdout
     )
     assert "team_id" not in plan.stdout  # NULL for every user: nothing to do
+    assert "client_id" not in plan.stdout  # public ids already: said with --verbose only
     verbose = invoke("move-users", str(repo), "--database-url", db.url, "--verbose")
     assert "people.department_id of the 2 inserted user(s) holding a value:" in verbose.stdout
+    assert (
+        "copy people.client_id verbatim (3 value(s)): it references public.customers_client "
+        "already, so its values are public ids" in verbose.stdout
+    )
     assert data(db) == before
     result = invoke("move-users", str(repo), "--database-url", db.url, "--execute", "--verify")
     assert result.exit_code == 0, result.output[-3000:]
@@ -183,6 +189,24 @@ def test_tenant_department_ids_are_mapped_by_natural_key_and_undo_restores(hub):
         for user, department in era.items():
             assert after[user] == department, (user, after)
     assert after["pat"] == "Sales" and after["root"] == "Sales"
+    result = manage(
+        repo,
+        db,
+        "shell",
+        "-c",
+        "from accounts.models import Person; print(sorted((p.username, p.client.schema_name) "
+        "for p in Person.objects.exclude(client=None)))",
+    )
+    ok(result)
+    assert result.stdout.strip().splitlines()[-1] == str(
+        [
+            ("alice", "acme"),
+            ("bob", "acme"),
+            ("carl", "acme"),
+            ("gus", "globex"),
+            ("gwen", "globex"),
+        ]
+    )
     undone = invoke("move-users", str(repo), "--database-url", db.url, "--undo")
     assert undone.exit_code == 0, undone.output
     assert data(db) == before

@@ -358,3 +358,70 @@ def test_the_proof_catches_a_department_that_no_longer_matches_the_backup(hub):
             "acme: 1 inserted user(s) whose people.department_id does not name the "
             "public.orgs_department row with the natural key its tenant value had"
         ]
+
+
+DIVISIONS = r"""
+from django_tenants.utils import schema_context
+from accounts.models import Division, Person
+from customers.models import Client, Domain
+for name in ("North", "South"):
+    Division.objects.create(name=name)
+Person.objects.create_superuser("root", "root@example.com", "root-pass")
+client = Client(schema_name="acme", name="Acme")
+client.save()
+Domain.objects.create(domain="acme.localhost", tenant=client, is_primary=True)
+with schema_context("acme"):
+    south, north = (Division.objects.create(name=n) for n in ("South", "North"))
+    Person.objects.create_user("alice", "alice@acme.test", "pw", division=north)
+    Person.objects.create_user("bob", "bob@acme.test", "pw", division=south)
+print("ok")
+"""
+
+
+def test_a_division_of_the_user_app_itself_is_mapped_when_its_table_is_retired(
+    pg_database, tmp_path
+):
+    """The user app's own model (accounts.Division): its tenant table holds rows, so the move
+    needs --retire-user-app-tables; the users then name public's divisions by name."""
+    db = pg_database
+    repo = copy_project(FIXTURES / "move_users_project", tmp_path / "hub")
+    shutil.copytree(FIXTURES / "move_users_project_user_app_fk", repo, dirs_exist_ok=True)
+    init_repo(repo)
+    ok(manage(repo, db, "migrate_schemas", "--shared"))
+    ok(manage(repo, db, "shell", "-c", DIVISIONS))
+    accounts_shared_only(repo)
+    before = data(db)
+    refused = invoke("move-users", str(repo), "--database-url", db.url, "--execute")
+    assert refused.exit_code == 3, refused.output
+    assert "acme.accounts_division (accounts.Division's table" in refused.stdout
+    plan = invoke("move-users", str(repo), "--database-url", db.url, "--retire-user-app-tables")
+    assert plan.exit_code == 1, plan.output
+    assert (
+        "write public's ids into people.division_id of the 2 inserted user(s) holding a value "
+        "in 1 schema(s): each tenant accounts_division row mapped to the "
+        "public.accounts_division row with the same natural key (name)" in plan.stdout
+    )
+    result = invoke(
+        "move-users",
+        str(repo),
+        "--database-url",
+        db.url,
+        "--retire-user-app-tables",
+        "--execute",
+        "--verify",
+    )
+    assert result.exit_code == 0, result.output[-3000:]
+    read = manage(
+        repo,
+        db,
+        "shell",
+        "-c",
+        "from accounts.models import Person; print(sorted((p.username, p.division.name) "
+        "for p in Person.objects.exclude(division=None)))",
+    )
+    ok(read)
+    assert read.stdout.strip().splitlines()[-1] == str([("alice", "North"), ("bob", "South")])
+    assert "accounts_division__tenantfix_backup" in tables(db, "acme")
+    undone = invoke("move-users", str(repo), "--database-url", db.url, "--undo")
+    assert undone.exit_code == 0, undone.output
+    assert data(db) == before

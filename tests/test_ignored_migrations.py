@@ -69,3 +69,20 @@ def test_apply_does_not_commit_files_the_project_ignores(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert snapshot(repo) == before
     assert "tenantfix/" not in git(repo, "branch", "--list")
+
+
+def test_apply_fixing_something_else_still_leaves_ignored_migrations_alone(tmp_path: Path) -> None:
+    """apply re-checks its result in a scratch copy outside the repository: git's ignore rules
+    are read in the user's repository, or the re-check finds TF005 and a second pass commits
+    the ignored migrations (seen with TF011's fix on rakibulislam8226's project)."""
+    repo = _project(tmp_path, REAL_GITIGNORE)
+    settings = repo / "proj" / "settings.py"
+    text = settings.read_text()
+    router = 'DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)\n'
+    assert router in text
+    settings.write_text(text.replace(router, ""))
+    git(repo, "commit", "-q", "-am", "no router")
+    result = CliRunner().invoke(app, ["apply", str(repo)])
+    assert result.exit_code == 0, result.output
+    changed = git(repo, "diff", "--name-only", "main", "tenantfix/shared-user-app").split()
+    assert changed == ["proj/settings.py"], changed

@@ -95,8 +95,17 @@ class FixResult:
         return commit_message(self)
 
 
-def analyse(path: Path, options: Options, *, cache: ExtractCache | None = None) -> Analysis:
-    """``check``; ``cache`` shares parsed files between the analyses of one run."""
+def analyse(
+    path: Path,
+    options: Options,
+    *,
+    cache: ExtractCache | None = None,
+    origin: Path | None = None,
+) -> Analysis:
+    """``check``; ``cache`` shares parsed files between the analyses of one run.
+
+    ``origin``: the project root a scratch copy at ``path`` was made from. A scratch copy is
+    not in the user's repository, so git's ignore rules are read at ``origin``."""
     from tenantfix.graph.build import build_graph
     from tenantfix.graph.cache import ExtractCache
     from tenantfix.graph.read_urls import read_urlconfs
@@ -144,7 +153,7 @@ def analyse(path: Path, options: Options, *, cache: ExtractCache | None = None) 
     )
     cache.save()
     graph = replace(graph, urlconfs=read_urlconfs(project.root, urlconf_modules(resolutions)))
-    graph, ignored_note = _with_ignored_migrations(graph, project.root)
+    graph, ignored_note = _with_ignored_migrations(graph, origin or project.root)
     verdicts = judge(graph, resolutions, options.select, options.ignore)
     kept, suppressed = split_suppressed(list(verdicts.diagnostics), project.root)
     notes = [note.text() for note in verdicts.notes]
@@ -205,14 +214,20 @@ def selected_fixes(diagnostic: Diagnostic, options: Options) -> tuple[Fix, ...]:
     return tuple(fixes)
 
 
-def compute_fixes(path: Path, options: Options, *, cache: ExtractCache | None = None) -> FixResult:
+def compute_fixes(
+    path: Path,
+    options: Options,
+    *,
+    cache: ExtractCache | None = None,
+    origin: Path | None = None,
+) -> FixResult:
     """Everything ``apply`` would change, computed in memory and in a scratch copy."""
     from tenantfix.graph.cache import ExtractCache
     from tenantfix.rewrite import rewrite_file
 
     # one parse per file content: the re-check reads again only what a fix changed
     cache = cache if cache is not None else ExtractCache(persist=options.cache)
-    analysis = analyse(path, options, cache=cache)
+    analysis = analyse(path, options, cache=cache, origin=origin)
     refuse_if_django_cannot_start(analysis)
     root = analysis.project.root
     fixed: list[Diagnostic] = []
@@ -285,7 +300,9 @@ def compute_fixes(path: Path, options: Options, *, cache: ExtractCache | None = 
                         changes[rel] = data
                         copy.write(rel, data)
                 # The cheap static re-check: the fixed codes must be gone from the result.
-                remaining = analyse(scratch, options, cache=cache.scratch()).diagnostics
+                remaining = analyse(
+                    scratch, options, cache=cache.scratch(), origin=origin or root
+                ).diagnostics
     return FixResult(
         analysis=analysis,
         changes=changes,
@@ -324,7 +341,9 @@ def converge_fixes(path: Path, options: Options) -> FixResult:
         if not _newly_fixable(result.remaining_after, seen, options):
             break
         with scratch_copy(first.project_root, changes) as scratch:
-            result = compute_fixes(scratch, options, cache=cache.scratch())
+            result = compute_fixes(
+                scratch, options, cache=cache.scratch(), origin=first.project_root
+            )
         for rel, data in result.changes.items():
             originals.setdefault(rel, result.originals.get(rel))
             changes[rel] = data

@@ -20,7 +20,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import subprocess
@@ -88,33 +88,46 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
 
 
 _children: list[subprocess.Popen[str]] = []
-_GRACE = 5.0  # seconds a child gets to stop after SIGINT before it is killed
+_GRACE = 5.0  # seconds a child gets to clean up after SIGTERM before it is killed
+
+
+def stop_child(proc: subprocess.Popen[Any], grace: float = _GRACE) -> None:
+    """Stop a child that must not outlive an interrupt: SIGTERM first (git removes its lock
+    files, Django's migrate rolls back), SIGKILL after ``grace`` seconds. A second Ctrl-C
+    does not cut this short."""
+    import subprocess
+
+    with deferred():
+        if proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def wait_child(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
     """``proc.communicate()`` for a child a worker thread waits on, which stops with us.
 
-    An interrupt reaches the child (see :func:`_on_sigint`), and one that does not stop
-    within a few seconds is killed, so the worker's wait, and the main thread's wait for the
-    worker, end. ``subprocess.TimeoutExpired`` after ``timeout`` seconds, as ``run`` does.
+    An interrupt reaches the child (see :func:`_on_sigint`) and :func:`stop_child` makes sure
+    it ends, so the worker's wait, and the main thread's wait for the worker, end.
+    ``subprocess.TimeoutExpired`` after ``timeout`` seconds, as ``run`` does.
     """
     import subprocess
     import time
 
     _children.append(proc)
     try:
-        started = time.monotonic()
-        stopping: float | None = None
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 return proc.communicate(timeout=0.25)
             except subprocess.TimeoutExpired:
-                now = time.monotonic()
                 if _received[0]:
-                    stopping = stopping or now
-                    if now - stopping > _GRACE:
-                        proc.kill()
-                elif now - started > timeout:
+                    stop_child(proc)
+                elif time.monotonic() > deadline:
                     proc.kill()
                     proc.communicate()
                     raise subprocess.TimeoutExpired(proc.args, timeout) from None

@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tenantfix import interrupt
 from tenantfix.vcs.repository import repo_at, scrubbed
 
 if TYPE_CHECKING:
     import git
 
     from tenantfix.forge import Provider
-
-_STOP_GRACE = 5.0  # seconds git gets to clean up after SIGTERM before it is killed
 
 
 class RemoteError(Exception):
@@ -132,7 +130,7 @@ class Remote:
         try:
             out, err = proc.communicate()
         except BaseException:
-            _stop(proc)
+            interrupt.stop_child(proc)
             raise
         if proc.returncode != 0:
             raise RemoteError(scrubbed(_text(err), _text(out), proc.returncode, [self._token]))
@@ -143,17 +141,3 @@ def _text(data: bytes | str | None) -> str:
     if isinstance(data, bytes):
         return data.decode("utf-8", "replace")
     return data or ""
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    from tenantfix import interrupt
-
-    with interrupt.deferred():  # a second Ctrl-C must not leave the child running
-        if proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=_STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

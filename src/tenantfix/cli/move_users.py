@@ -162,12 +162,7 @@ def move_users(
 
         plan = planned(allow_missing_public=True)
         if plan.public_missing:
-            for line in plan.lines(verbose=verbose):
-                typer.echo(line)
-            if plan.refused:
-                err("Refused: nothing was changed.")
-                raise typer.Exit(int(ExitCode.REFUSED))
-            if not plan.needed:
+            if not _shown_and_needed(plan, verbose):
                 return
             from tenantfix.cli._progress import CountProgress
 
@@ -183,12 +178,7 @@ def move_users(
                     progress=progress,
                 )
             plan = planned()  # public has the table now: the real plan
-        for line in plan.lines(verbose=verbose):
-            typer.echo(line)
-        if plan.refused:
-            err("Refused: nothing was changed.")
-            raise typer.Exit(int(ExitCode.REFUSED))
-        if not plan.needed:
+        if not _shown_and_needed(plan, verbose):
             return
         from tenantfix.cli._progress import CountProgress
 
@@ -206,6 +196,18 @@ def move_users(
                 )
                 raise typer.Exit(int(ExitCode.FINDINGS))
             _execute(plan, project_interpreter, progress)
+
+
+def _shown_and_needed(plan: MovePlan, verbose: bool) -> bool:
+    """Print the plan; refuse (exit 3) when it says so; False when there is nothing to do."""
+    from tenantfix.errors import ExitCode
+
+    for line in plan.lines(verbose=verbose):
+        typer.echo(line)
+    if plan.refused:
+        err("Refused: nothing was changed.")
+        raise typer.Exit(int(ExitCode.REFUSED))
+    return plan.needed
 
 
 def _create_public_table(

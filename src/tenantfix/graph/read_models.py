@@ -244,22 +244,6 @@ def relation_from_raw(
     )
 
 
-def relation_of(
-    call: ast.Call,
-    field_name: str,
-    resolver: TargetResolver,
-    imports: ImportMap,
-    owner: str | None,
-    source: SourceText,
-    location: Location,
-) -> Relation | None:
-    """A :class:`Relation` when ``call`` builds a ForeignKey/OneToOneField/ManyToManyField."""
-    raw = relation_raw(call, field_name, imports, source, location.line, location.column)
-    if raw is None:
-        return None
-    return relation_from_raw(raw, resolver, owner, location.path)
-
-
 def parse_source(text: str, path: Path) -> ast.Module | None:
     """``ast.parse``; ``None`` for a file Python cannot parse (it is skipped, never guessed)."""
     try:

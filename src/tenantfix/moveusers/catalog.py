@@ -34,7 +34,6 @@ class TableInfo:
     pk: str | None
     pk_type: str | None
     unique: tuple[str, ...]  # single-column unique indexes other than the primary key
-    not_null_without_default: frozenset[str]
 
 
 def regclass(schema: str, table: str) -> str:
@@ -50,7 +49,7 @@ def table_info(conn: Conn, schema: str, table: str) -> TableInfo | None:
         return None
     oid = row[0]
     cols = conn.execute(
-        "SELECT attname, attnotnull, atthasdef, format_type(atttypid, atttypmod) "
+        "SELECT attname, format_type(atttypid, atttypmod) "
         "FROM pg_attribute WHERE attrelid = %s AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
         (oid,),
     ).fetchall()
@@ -66,7 +65,7 @@ def table_info(conn: Conn, schema: str, table: str) -> TableInfo | None:
         (oid,),
     ).fetchall()
     pk = str(pk_rows[0][0]) if pk_rows else None
-    types = {str(c[0]): str(c[3]) for c in cols}
+    types = {str(c[0]): str(c[1]) for c in cols}
     return TableInfo(
         schema=schema,
         table=table,
@@ -74,9 +73,6 @@ def table_info(conn: Conn, schema: str, table: str) -> TableInfo | None:
         pk=pk,
         pk_type=types.get(pk) if pk else None,
         unique=tuple(sorted({str(u[0]) for u in unique})),
-        not_null_without_default=frozenset(
-            str(c[0]) for c in cols if c[1] and not c[2] and str(c[0]) != pk
-        ),
     )
 
 

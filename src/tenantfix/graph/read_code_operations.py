@@ -32,7 +32,8 @@ _SQL_TABLE = re.compile(
 )
 
 
-def _last(node: ast.expr) -> str:
+def last_name(node: ast.expr) -> str:
+    """``migrations.RunPython`` -> ``RunPython``; ``RunSQL`` -> ``RunSQL``; else ``""``."""
     if isinstance(node, ast.Attribute):
         return node.attr
     if isinstance(node, ast.Name):
@@ -40,7 +41,8 @@ def _last(node: ast.expr) -> str:
     return ""
 
 
-def _str(node: ast.expr | None) -> str | None:
+def string_value(node: ast.expr | None) -> str | None:
+    """The text of a string literal, else None."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     return None
@@ -71,7 +73,7 @@ class ModuleContext:
 
 def code_operation(op: ast.Call, index: int, ctx: ModuleContext) -> CodeOperation | None:
     """The operation read from ``op`` (``None`` when it is neither RunPython nor RunSQL)."""
-    kind = _last(op.func)
+    kind = last_name(op.func)
     rel, functions = ctx.rel, ctx.functions
     location = Location(rel, op.lineno, op.col_offset)
     if kind == "RunSQL":
@@ -168,8 +170,8 @@ def resolve_imported(ref: str, module_labels: Mapping[str, str]) -> str | None:
 
 
 def _model_ref(call: ast.Call) -> str | None:
-    args = [_str(a) for a in call.args]
-    keywords = {kw.arg: _str(kw.value) for kw in call.keywords if kw.arg}
+    args = [string_value(a) for a in call.args]
+    keywords = {kw.arg: string_value(kw.value) for kw in call.keywords if kw.arg}
     app = keywords.get("app_label") or (args[0] if args else None)
     model = keywords.get("model_name") or (args[1] if len(args) > 1 else None)
     if app and model is None and "." in app and len(call.args) + len(call.keywords) == 1:
@@ -182,7 +184,7 @@ def _model_ref(call: ast.Call) -> str | None:
 def _schemas(func: Function) -> str:
     for deco in func.decorator_list:
         target = deco.func if isinstance(deco, ast.Call) else deco
-        if _last(target) != "tenant_migration":
+        if last_name(target) != "tenant_migration":
             continue
         tenant, public = True, False
         if isinstance(deco, ast.Call):
@@ -221,8 +223,8 @@ def _sql_strings(node: ast.expr | None) -> Iterator[tuple[str | None, ast.expr]]
         for item in node.elts:
             # [(sql, params)] pairs or plain strings
             if isinstance(item, (ast.List, ast.Tuple)) and item.elts:
-                yield _str(item.elts[0]), item
+                yield string_value(item.elts[0]), item
             else:
-                yield _str(item), item
+                yield string_value(item), item
         return
-    yield _str(node), node
+    yield string_value(node), node

@@ -19,8 +19,10 @@ from tenantfix.graph.model import CodeOperation, CreatedModel, Dependency, Locat
 from tenantfix.graph.read_code_operations import (
     ModuleContext,
     code_operation,
+    last_name,
     module_functions,
     resolve_imported,
+    string_value,
 )
 from tenantfix.graph.read_models import (
     RELATION_KINDS,
@@ -121,7 +123,7 @@ def extract_migration(text: str, path: Path, module: str) -> dict[str, list[obje
                 if not isinstance(op, ast.Call):
                     kinds.append("")  # an operation built elsewhere: not an autodetector one
                     continue
-                kind = _last(op.func)
+                kind = last_name(op.func)
                 kinds.append(kind)
                 if kind in ("RunPython", "RunSQL"):
                     read = code_operation(op, index, context)
@@ -134,15 +136,15 @@ def extract_migration(text: str, path: Path, module: str) -> dict[str, list[obje
                     if cm is not None:
                         created.append(cm)
                 elif kind in ("AddField", "AlterField"):
-                    model_name = _str(args.get("model_name"))
-                    field_name = _str(args.get("name"))
+                    model_name = string_value(args.get("model_name"))
+                    field_name = string_value(args.get("name"))
                     fld = args.get("field")
                     if model_name and field_name and isinstance(fld, ast.Call):
                         r = relation_raw(fld, field_name, imports, source, op.lineno, op.col_offset)
                         if r is not None:
                             added.append([model_name, r])
                 elif kind == "AlterModelTable":
-                    model_name = _str(args.get("name"))
+                    model_name = string_value(args.get("name"))
                     table = args.get("table")
                     if model_name and isinstance(table, ast.Constant):
                         altered.append(
@@ -245,22 +247,8 @@ def _code_operation(raw: list[Any], rel: str, module_labels: Mapping[str, str]) 
     )
 
 
-def _last(node: ast.expr) -> str:
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    if isinstance(node, ast.Name):
-        return node.id
-    return ""
-
-
-def _str(node: ast.expr | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
-    return None
-
-
 def _call_args(call: ast.Call) -> dict[str, ast.expr]:
-    names = _CREATE_MODEL_ARGS if _last(call.func) == "CreateModel" else _FIELD_OP_ARGS
+    names = _CREATE_MODEL_ARGS if last_name(call.func) == "CreateModel" else _FIELD_OP_ARGS
     args: dict[str, ast.expr] = dict(zip(names, call.args, strict=False))
     args.update({kw.arg: kw.value for kw in call.keywords if kw.arg})
     return args
@@ -271,7 +259,7 @@ def _pairs(node: ast.expr) -> list[list[str]]:
     if isinstance(node, (ast.List, ast.Tuple)):
         for item in node.elts:
             if isinstance(item, (ast.Tuple, ast.List)) and len(item.elts) == 2:
-                a, b = (_str(e) for e in item.elts)
+                a, b = (string_value(e) for e in item.elts)
                 if a is not None and b is not None:
                     out.append([a, b])
     return out
@@ -283,10 +271,10 @@ def _dependencies(node: ast.expr) -> list[list[str | None]]:
         return deps
     for item in node.elts:
         if isinstance(item, (ast.Tuple, ast.List)) and len(item.elts) == 2:
-            a, b = (_str(e) for e in item.elts)
+            a, b = (string_value(e) for e in item.elts)
             if a is not None and b is not None:
                 deps.append([a, b, None])
-        elif isinstance(item, ast.Call) and _last(item.func) == "swappable_dependency":
+        elif isinstance(item, ast.Call) and last_name(item.func) == "swappable_dependency":
             arg = item.args[0] if item.args else None
             if isinstance(arg, ast.Attribute):
                 deps.append([None, "__first__", arg.attr])
@@ -299,7 +287,7 @@ def _dependencies(node: ast.expr) -> list[list[str | None]]:
 def _create_model(
     args: dict[str, ast.expr], source: SourceText, imports: ImportMap
 ) -> list[object] | None:
-    name = _str(args.get("name"))
+    name = string_value(args.get("name"))
     if name is None:
         return None
     relations: list[object] = []
@@ -308,9 +296,9 @@ def _create_model(
         for item in fields.elts:
             if not (isinstance(item, ast.Tuple) and len(item.elts) == 2):
                 continue
-            field_name = _str(item.elts[0])
+            field_name = string_value(item.elts[0])
             call = item.elts[1]
-            if field_name and isinstance(call, ast.Call) and _last(call.func) in RELATION_KINDS:
+            if field_name and isinstance(call, ast.Call) and last_name(call.func) in RELATION_KINDS:
                 r = relation_raw(call, field_name, imports, source, item.lineno, item.col_offset)
                 if r is not None:
                     relations.append(r)
@@ -321,13 +309,13 @@ def _create_model(
     options = args.get("options")
     if isinstance(options, ast.Dict):
         for k, v in zip(options.keys, options.values, strict=False):
-            key = _str(k) if k is not None else None
+            key = string_value(k) if k is not None else None
             if key == "db_table":
-                db_table = _str(v)
+                db_table = string_value(v)
             elif key == "proxy":
                 proxy = isinstance(v, ast.Constant) and v.value is True
             elif key == "managed":
                 managed = not (isinstance(v, ast.Constant) and v.value is False)
             elif key == "swappable":
-                swappable = _str(v)
+                swappable = string_value(v)
     return [name, db_table, relations, proxy, managed, swappable]
